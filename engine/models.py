@@ -1,0 +1,138 @@
+"""Persistent data model: Run, Position, Fill and Trade tables plus the domain enums.
+
+Rows are validated and normalised here and nothing else: business rules live in the
+cost calculator, the managers and the tracker. The backtest hot loop works on the
+slot-based records of :mod:`engine.records` and maps them to these rows when a run is
+stored; a live session persists every change through the same mapping.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+class Side(str, enum.Enum):
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.LONG else -1
+
+    @property
+    def opposite(self) -> "Side":
+        return Side.SHORT if self is Side.LONG else Side.LONG
+
+
+class RunKind(str, enum.Enum):
+    BACKTEST = "backtest"
+    REPLAY = "replay"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class FillKind(str, enum.Enum):
+    ENTRY = "entry"
+    SCALE_IN = "scale_in"
+    PARTIAL_EXIT = "partial_exit"
+    EXIT = "exit"
+
+
+class ExitReason(str, enum.Enum):
+    SIGNAL = "signal"
+    REVERSAL = "reversal"
+    STOP_LOSS = "stop_loss"
+    TRAILING_STOP = "trailing_stop"
+    TAKE_PROFIT = "take_profit"
+    PARTIAL_TARGET = "partial_target"
+    TIME_EXIT = "time_exit"
+    END_OF_DATA = "end_of_data"
+    MANUAL = "manual"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Run(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: RunKind = Field(index=True)
+    strategy: str
+    symbol: str = ""
+    timeframe: str = ""
+    data_source: str = ""
+    period_start: Optional[datetime] = None
+    period_end: Optional[datetime] = None
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    parent_run_id: Optional[int] = Field(default=None, foreign_key="run.id")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Position(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    symbol: str = ""
+    side: Side
+    is_open: bool = True
+    entry_time: datetime
+    entry_price: float = Field(gt=0)
+    original_size: float = Field(ge=0)
+    current_size: float = Field(ge=0)
+    avg_entry_price: float = Field(gt=0)
+    stop_loss: Optional[float] = None
+    take_profit: Optional[float] = None
+    trailing_active: bool = False
+    trailing_peak: Optional[float] = None
+    trailing_stop: Optional[float] = None
+    partial_exits_done: int = 0
+    scale_ins_done: int = 0
+    realized_pnl: float = 0.0
+    fees_paid: float = 0.0
+    mfe_pct: float = 0.0
+    mae_pct: float = 0.0
+    entry_order_id: Optional[str] = None
+    exit_order_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class Fill(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    position_id: Optional[int] = Field(default=None, foreign_key="position.id", index=True)
+    trade_no: int = Field(index=True)
+    kind: FillKind
+    side: Side
+    time: datetime
+    price: float = Field(gt=0)
+    qty: float = Field(gt=0)
+    fee: float = Field(ge=0)
+    slippage: float = Field(ge=0)
+    pnl: float = 0.0
+    reason: str = ""
+    order_id: Optional[str] = None
+
+
+class Trade(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    trade_no: int
+    side: Side
+    entry_time: datetime
+    entry_price: float
+    exit_time: datetime
+    exit_price: float
+    size: float
+    pnl: float
+    pnl_pct: float
+    fees: float
+    slippage: float
+    exit_reason: ExitReason
+    mfe_pct: float = 0.0
+    mae_pct: float = 0.0
+    duration_bars: int = 0
+    duration_seconds: float = 0.0

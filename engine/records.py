@@ -1,0 +1,104 @@
+"""In-memory position, fill and trade records used while a session runs.
+
+These are plain slotted dataclasses, not SQLModel rows: a backtest creates tens of
+thousands of them and must stay fast. :mod:`engine.store` maps them to the
+``Position``/``Fill``/``Trade`` tables. Bars are referenced by index; times are
+resolved against the candles when a run is stored or printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from engine.models import ExitReason, FillKind, Side
+from engine.policy import ExitPolicy
+
+
+@dataclass(slots=True)
+class FillRecord:
+    trade_no: int
+    kind: FillKind
+    side: Side  # side of the position the fill belongs to
+    bar: int
+    price: float  # executed price, slippage included
+    qty: float
+    fee: float
+    slippage: float  # cost of slippage in quote currency
+    pnl: float  # realised PnL of this fill, fees included (entries: -fee)
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class TradeRecord:
+    trade_no: int
+    side: Side
+    entry_bar: int
+    exit_bar: int
+    entry_price: float  # size-weighted average entry
+    exit_price: float  # size-weighted average exit
+    size: float  # total quantity entered (original + scale-ins)
+    pnl: float
+    pnl_pct: float  # PnL / total entry notional, in %
+    fees: float
+    slippage: float
+    exit_reason: ExitReason
+    mfe_pct: float
+    mae_pct: float
+
+
+@dataclass(slots=True)
+class OpenPosition:
+    """State of one open position. Only :class:`engine.tracker.PositionTracker` mutates it."""
+
+    trade_no: int
+    side: Side
+    sign: int
+    entry_bar: int
+    entry_price: float
+    original_size: float
+    current_size: float
+    avg_entry_price: float
+    policy: ExitPolicy
+    stop_loss: Optional[float] = None
+    take_profit: Optional[float] = None
+    trailing_active: bool = False
+    trailing_stop: Optional[float] = None
+    high_water: float = 0.0  # highest high seen while open (long trailing peak)
+    low_water: float = 0.0  # lowest low seen while open (short trailing peak)
+    partial_exits_done: int = 0
+    scale_ins_done: int = 0
+    entered_qty: float = 0.0
+    entry_notional: float = 0.0  # cost basis: sum of price * qty over entry fills
+    exited_qty: float = 0.0
+    exit_notional: float = 0.0
+    realized_pnl: float = 0.0
+    fees_paid: float = 0.0
+    slippage_paid: float = 0.0
+    fills: list[FillRecord] = field(default_factory=list)
+    entry_order_id: Optional[str] = None
+    exit_order_ids: list[str] = field(default_factory=list)
+
+    @property
+    def trailing_peak(self) -> float:
+        return self.high_water if self.sign > 0 else self.low_water
+
+    def unrealized_pnl(self, price: float) -> float:
+        return (price - self.avg_entry_price) * self.current_size * self.sign
+
+    def effective_stop(self) -> Optional[float]:
+        """The tighter of the fixed stop-loss and the trailing stop."""
+        sl, ts = self.stop_loss, self.trailing_stop
+        if ts is None:
+            return sl
+        if sl is None:
+            return ts
+        return max(sl, ts) if self.sign > 0 else min(sl, ts)
+
+    def mfe_pct(self) -> float:
+        best = self.high_water if self.sign > 0 else self.low_water
+        return max(0.0, (best - self.entry_price) / self.entry_price * 100.0 * self.sign)
+
+    def mae_pct(self) -> float:
+        worst = self.low_water if self.sign > 0 else self.high_water
+        return min(0.0, (worst - self.entry_price) / self.entry_price * 100.0 * self.sign)

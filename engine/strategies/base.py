@@ -1,0 +1,118 @@
+"""The strategy interface.
+
+A strategy computes its indicators once, vectorised, over the whole candle frame
+(:meth:`Strategy.signals`), returning the direction it wants to hold after each
+bar's close: +1 long, -1 short, 0 flat. Element ``i`` may use bars ``0..i`` only.
+The engine acts on changes of that direction (a market order at the next open) and
+asks :meth:`Strategy.decide` for the decision at those bars, which can carry its own
+exit policy (SL/TP, trailing, partials) instead of the run's default.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import InputError
+from engine.policy import ExitPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One tunable parameter: its type, default, bounds and a one-line help."""
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+    min: Optional[float] = None
+    max: Optional[float] = None
+    choices: Optional[tuple[Any, ...]] = None
+
+    def parse(self, raw: Any) -> Any:
+        """Convert ``raw`` (text from a CLI or a form, or a value) and check bounds."""
+        try:
+            if self.type is bool and isinstance(raw, str):
+                low = raw.strip().lower()
+                if low not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value: Any = low in ("true", "1", "yes", "on")
+            elif self.type is int and isinstance(raw, str):
+                value = int(raw.strip())
+            elif self.type is int and isinstance(raw, float):
+                if not raw.is_integer():
+                    raise ValueError(raw)
+                value = int(raw)
+            else:
+                value = self.type(raw.strip() if isinstance(raw, str) else raw)
+        except (TypeError, ValueError):
+            raise InputError(f"parameter {self.name!r} must be {self.type.__name__}, got {raw!r}") from None
+        if self.type is float and not np.isfinite(value):
+            raise InputError(f"parameter {self.name!r} must be a finite number, got {raw!r}")
+        if self.min is not None and value < self.min:
+            raise InputError(f"parameter {self.name!r} must be >= {self.min:g}, got {value!r}")
+        if self.max is not None and value > self.max:
+            raise InputError(f"parameter {self.name!r} must be <= {self.max:g}, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise InputError(f"parameter {self.name!r} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the strategy wants after a bar's close; ``policy`` overrides the run's default."""
+
+    direction: int
+    policy: Optional[ExitPolicy] = None
+
+
+class Strategy(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        specs = {p.name: p for p in self.params}
+        unknown = sorted(set(values) - set(specs))
+        if unknown:
+            known = ", ".join(specs) or "none"
+            raise InputError(f"strategy {self.name!r} has no parameter {unknown[0]!r} (parameters: {known})")
+        self.values: dict[str, Any] = {p.name: p.default for p in self.params}
+        for key, raw in values.items():
+            self.values[key] = specs[key].parse(raw)
+        self.check()
+
+    def check(self) -> None:
+        """Cross-parameter validation; raise :class:`InputError`."""
+
+    def __getattr__(self, item: str) -> Any:
+        values = self.__dict__.get("values")
+        if values is not None and item in values:
+            return values[item]
+        raise AttributeError(item)
+
+    @property
+    def warmup(self) -> int:
+        """Bars needed before the first signal can be non-zero."""
+        return 0
+
+    @abstractmethod
+    def signals(self, candles: pd.DataFrame) -> np.ndarray:
+        """Direction to hold after each bar's close (int8 array of -1/0/+1), no look-ahead."""
+
+    def decide(self, i: int, direction: int, policy: ExitPolicy) -> Decision:
+        """The decision at bar ``i`` where the direction changed.
+
+        ``policy`` is the run's default exit policy; override to return a variant of it
+        (``dataclasses.replace``), e.g. a volatility-scaled stop. Called only at changes,
+        so it may be plain Python.
+        """
+        return Decision(direction, policy)
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.values.items())
+        return f"{self.name}({args})"
