@@ -7,7 +7,7 @@ position's ORIGINAL size.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from math import isfinite
 from typing import Any, Optional
 
@@ -33,6 +33,8 @@ class ExitPolicy:
     scale_in_sizes: tuple[float, ...] = ()
     max_scale_ins: Optional[int] = None
     max_holding_bars: Optional[int] = None
+    # Derived once: the hot loop asks for it on every event.
+    scale_in_limit: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exit_targets", tuple(float(x) for x in self.exit_targets))
@@ -40,15 +42,12 @@ class ExitPolicy:
         object.__setattr__(self, "scale_in_thresholds", tuple(float(x) for x in self.scale_in_thresholds))
         object.__setattr__(self, "scale_in_sizes", tuple(float(x) for x in self.scale_in_sizes))
         self.validate()
+        n = len(self.scale_in_thresholds)
+        object.__setattr__(self, "scale_in_limit", n if self.max_scale_ins is None else min(n, self.max_scale_ins))
 
     @property
     def trailing(self) -> bool:
         return self.trailing_distance_pct is not None
-
-    @property
-    def scale_in_limit(self) -> int:
-        n = len(self.scale_in_thresholds)
-        return n if self.max_scale_ins is None else min(n, self.max_scale_ins)
 
     def validate(self) -> None:
         _check_pct("stop-loss", self.stop_loss_pct, high=100.0)
@@ -92,6 +91,7 @@ class ExitPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("scale_in_limit")
         for k in ("exit_targets", "exit_sizes", "scale_in_thresholds", "scale_in_sizes"):
             d[k] = list(d[k])
         return d

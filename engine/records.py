@@ -75,7 +75,6 @@ class OpenPosition:
     realized_pnl: float = 0.0
     fees_paid: float = 0.0
     slippage_paid: float = 0.0
-    fills: list[FillRecord] = field(default_factory=list)
     entry_order_id: Optional[str] = None
     exit_order_ids: list[str] = field(default_factory=list)
 

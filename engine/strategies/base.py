@@ -62,6 +62,27 @@ class Param:
         return value
 
 
+LONG_ONLY = "long_only"
+LONG_SHORT = "long_short"
+
+
+def mode_param() -> Param:
+    """The ``mode`` parameter every directional strategy shares."""
+    return Param(
+        "mode", str, LONG_ONLY, "long_only: flat instead of short; long_short: take both sides",
+        choices=(LONG_ONLY, LONG_SHORT),
+    )
+
+
+def price_arrays(candles: pd.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
+    """The named candle columns as float64 arrays; a missing column is the user's data problem."""
+    missing = [c for c in columns if c not in candles.columns]
+    if missing:
+        have = ", ".join(map(str, candles.columns))
+        raise InputError(f"candles have no {', '.join(map(repr, missing))} column (have: {have})")
+    return tuple(candles[c].to_numpy(dtype=np.float64, copy=False) for c in columns)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What the strategy wants after a bar's close; ``policy`` overrides the run's default."""
@@ -112,6 +133,10 @@ class Strategy(ABC):
         so it may be plain Python.
         """
         return Decision(direction, policy)
+
+    @property
+    def allows_short(self) -> bool:
+        return self.values.get("mode") == LONG_SHORT
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.values.items())

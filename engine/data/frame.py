@@ -1,0 +1,107 @@
+"""The canonical candle frame: its columns, its index and its timeframe label.
+
+Every candle source (file, embedded sample, synthetic generator, exchange, cache)
+ends in :func:`make_frame`, so the backtest, the replay and the live session can
+all rely on one shape: a ``datetime64[ns, UTC]`` index named ``timestamp`` and
+float64 columns ``open, high, low, close, volume`` in that order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import InputError
+
+CANDLE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+PRICE_COLUMNS: tuple[str, ...] = CANDLE_COLUMNS[:4]
+
+_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000,
+            "M": 2_592_000_000, "y": 31_536_000_000}
+_TIMEFRAME = re.compile(r"^\s*(\d+)\s*([smhdwMy])\s*$")
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Length of a ccxt-style timeframe ("1m", "4h", "1d", "1w", "1M") in milliseconds.
+
+    Months and years are nominal (30 and 365 days): good enough for estimating how
+    many candles a range holds, never used to place a candle.
+    """
+    m = _TIMEFRAME.match(timeframe or "")
+    if not m or int(m.group(1)) <= 0:
+        raise InputError(f"bad timeframe {timeframe!r} (use a number and a unit, like 1m, 15m, 1h, 4h, 1d, 1w)")
+    return int(m.group(1)) * _UNIT_MS[m.group(2)]
+
+
+def _label(seconds: int) -> str:
+    day = 86_400
+    if seconds % (7 * day) == 0:
+        return f"{seconds // (7 * day)}w"
+    if seconds % day == 0:
+        return f"{seconds // day}d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def infer_timeframe(data: pd.DataFrame | pd.DatetimeIndex) -> str:
+    """The timeframe label ("1m", "1h", "1d", ...) from the median bar spacing.
+
+    The median, not the minimum, so a few missing or irregular bars (exchange
+    outages, weekends in daily stock data) do not change the answer. "" when
+    there are fewer than two bars or the spacing is not a whole number of seconds.
+    """
+    index = data.index if isinstance(data, pd.DataFrame) else data
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return ""
+    ns = index.as_unit("ns").asi8
+    diffs = np.diff(ns[ns != np.iinfo(np.int64).min])
+    diffs = diffs[diffs > 0]
+    if diffs.size == 0:
+        return ""
+    median_ns = int(np.median(diffs))
+    if median_ns % 1_000_000_000:
+        return ""
+    seconds = median_ns // 1_000_000_000
+    if 28 * 86_400 <= seconds <= 31 * 86_400:
+        # Calendar months vary in length, so their median is never a whole number of weeks.
+        return "1M"
+    return _label(seconds)
+
+
+def utc_index(values) -> pd.DatetimeIndex:
+    """A ``datetime64[ns, UTC]`` index named ``timestamp``; naive input is taken as UTC."""
+    index = pd.DatetimeIndex(values)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return index.as_unit("ns").rename("timestamp")
+
+
+def make_frame(index, columns: Mapping[str, np.ndarray] | np.ndarray, *, source: str,
+               symbol: str = "", timeframe: str | None = None) -> pd.DataFrame:
+    """Build a canonical candle frame from an index and the five columns' values.
+
+    ``columns`` is either a mapping with the five names or an ``(n, 5)`` array in
+    CANDLE_COLUMNS order. ``timeframe=None`` infers it from the index. No checks:
+    callers validate with :func:`engine.data.validate.validate_candles`.
+    """
+    if isinstance(columns, Mapping):
+        values = np.column_stack([np.asarray(columns[c], dtype=np.float64) for c in CANDLE_COLUMNS]) \
+            if len(index) else np.empty((0, len(CANDLE_COLUMNS)))
+    else:
+        values = np.asarray(columns, dtype=np.float64).reshape(-1, len(CANDLE_COLUMNS))
+    frame = pd.DataFrame(values, index=utc_index(index), columns=list(CANDLE_COLUMNS))
+    frame.columns.name = None
+    frame.attrs.update(source=source, symbol=symbol,
+                       timeframe=infer_timeframe(frame) if timeframe is None else timeframe)
+    return frame
+
+
+def empty_frame(*, source: str = "", symbol: str = "", timeframe: str = "") -> pd.DataFrame:
+    """A canonical frame with no rows (the shape callers can still concatenate onto)."""
+    return make_frame(pd.DatetimeIndex([], tz="UTC"), np.empty((0, 5)), source=source,
+                      symbol=symbol, timeframe=timeframe)

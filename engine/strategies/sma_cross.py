@@ -1,0 +1,38 @@
+"""Moving-average crossover: the trend-following baseline every other strategy is judged against."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import InputError
+from engine.strategies import register
+from engine.strategies.base import Param, Strategy, mode_param, price_arrays
+from engine.strategies.indicators import sma
+
+
+@register
+class SmaCross(Strategy):
+    name = "sma_cross"
+    description = "Long while the fast SMA is above the slow SMA (short below it in long_short mode)."
+    params = (
+        Param("fast", int, 10, "bars in the fast moving average", min=1),
+        Param("slow", int, 30, "bars in the slow moving average", min=2),
+        mode_param(),
+    )
+
+    def check(self) -> None:
+        if self.fast >= self.slow:
+            raise InputError(f"parameter 'fast' ({self.fast}) must be smaller than 'slow' ({self.slow})")
+
+    @property
+    def warmup(self) -> int:
+        return self.slow - 1
+
+    def signals(self, candles: pd.DataFrame) -> np.ndarray:
+        (close,) = price_arrays(candles, "close")
+        fast, slow = sma(close, self.fast), sma(close, self.slow)
+        # NaN compares False both ways, so the warm-up stays flat.
+        up = fast > slow
+        down = (fast < slow) if self.allows_short else np.zeros(len(close), dtype=bool)
+        return up.astype(np.int8) - down.astype(np.int8)

@@ -1,0 +1,472 @@
+"""Tests of engine.metrics: hand-computed examples, edge cases, JSON safety, properties."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from engine.metrics import METRIC_SPECS, MetricSpec, compute_metrics, drawdown_pct, format_metric
+from engine.models import ExitReason, Side
+from engine.records import TradeRecord
+
+DAY = np.timedelta64(86400, "s")
+HOUR = np.timedelta64(3600, "s")
+T0 = np.datetime64("2024-01-01T00:00:00", "ns")
+
+
+def times(n: int, step: np.timedelta64 = DAY, start: np.datetime64 = T0) -> np.ndarray:
+    return (start + np.arange(n) * step).astype("datetime64[ns]")
+
+
+def trade(no, pnl, *, entry=0, exit=1, pnl_pct=0.0, fees=0.0, slippage=0.0, mfe=0.0, mae=0.0, side=Side.LONG):
+    return TradeRecord(
+        trade_no=no, side=side, entry_bar=entry, exit_bar=exit, entry_price=100.0, exit_price=100.0,
+        size=1.0, pnl=pnl, pnl_pct=pnl_pct, fees=fees, slippage=slippage,
+        exit_reason=ExitReason.SIGNAL, mfe_pct=mfe, mae_pct=mae,
+    )
+
+
+def metrics(trades, equity, ts=None, *, initial=1000.0, first=100.0, last=100.0, in_market=0):
+    equity = np.asarray(equity, dtype=float)
+    return compute_metrics(
+        trades, equity, times(len(equity)) if ts is None else ts,
+        initial_balance=initial, first_price=first, last_price=last, bars_in_market=in_market,
+    )
+
+
+# --- hand-computed example ------------------------------------------------------
+
+# initial 1000; peak 1100 at bar 1, under water at bars 2 and 3, new peak at bar 4.
+EQ5 = [1000.0, 1100.0, 990.0, 1045.0, 1210.0]
+TRADES3 = [
+    trade(1, 100.0, entry=0, exit=1, pnl_pct=10.0, fees=1.0, slippage=0.5, mfe=12.0, mae=-1.0),
+    trade(2, 150.0, entry=1, exit=3, pnl_pct=14.0, fees=1.5, slippage=0.25, mfe=15.0, mae=-3.0),
+    trade(3, -50.0, entry=3, exit=4, pnl_pct=-4.5, fees=1.0, slippage=0.5, mfe=2.0, mae=-6.0),
+]
+
+
+@pytest.fixture
+def m5():
+    return metrics(TRADES3, EQ5, times(5, HOUR), first=100.0, last=130.0, in_market=4)
+
+
+def test_hand_example_returns_and_drawdown(m5):
+    assert m5["total_return_pct"] == pytest.approx((1210 / 1000 - 1) * 100)  # 21 %
+    assert m5["max_drawdown_pct"] == pytest.approx((990 - 1100) / 1100 * 100)  # -10 %
+    assert m5["max_drawdown_duration_bars"] == 2
+    assert m5["max_drawdown_duration_days"] == pytest.approx(2 / 24)  # hourly bars
+    years = 5 * 3600 / (365 * 86400)  # 4 hours first-to-last + one bar
+    cagr = (1.21 ** (1 / years) - 1) * 100
+    assert m5["cagr_pct"] == pytest.approx(cagr)
+    assert m5["calmar"] == pytest.approx(cagr / 10.0)
+    assert m5["buy_hold_return_pct"] == pytest.approx(30.0)
+    assert m5["exposure_pct"] == pytest.approx(80.0)
+    assert m5["final_equity"] == 1210.0
+    assert m5["peak_equity"] == 1210.0
+    assert m5["bars"] == 5
+    assert m5["start"] == "2024-01-01T00:00:00+00:00"
+    assert m5["end"] == "2024-01-01T04:00:00+00:00"
+
+
+def test_hand_example_trades(m5):
+    assert m5["trades"] == 3
+    assert m5["win_rate_pct"] == pytest.approx(2 / 3 * 100)
+    assert m5["profit_factor"] == pytest.approx((100 + 150) / 50)
+    assert m5["expectancy"] == pytest.approx((100 + 150 - 50) / 3)
+    assert m5["avg_win"] == pytest.approx((100 + 150) / 2)
+    assert m5["avg_loss"] == pytest.approx(-50.0)
+    assert m5["best_trade_pct"] == 14.0
+    assert m5["worst_trade_pct"] == -4.5
+    assert m5["avg_duration_bars"] == pytest.approx((1 + 2 + 1) / 3)
+    assert m5["avg_duration_hours"] == pytest.approx((1 + 2 + 1) / 3)  # one-hour bars
+    assert m5["total_fees"] == pytest.approx(3.5)
+    assert m5["total_slippage"] == pytest.approx(1.25)
+    assert m5["avg_mfe_pct"] == pytest.approx((12 + 15 + 2) / 3)
+    assert m5["avg_mae_pct"] == pytest.approx((-1 - 3 - 6) / 3)
+    assert m5["longest_win_streak"] == 2
+    assert m5["longest_loss_streak"] == 1
+    mean = 200 / 3
+    std = math.sqrt(((100 - mean) ** 2 + (150 - mean) ** 2 + (-50 - mean) ** 2) / 2)
+    assert m5["sqn"] == pytest.approx(math.sqrt(3) * mean / std)
+
+
+def test_hand_example_sharpe_sortino_on_hourly_bars(m5):
+    r = np.array([1000 / 1000 - 1, 1100 / 1000 - 1, 990 / 1100 - 1, 1045 / 990 - 1, 1210 / 1045 - 1])
+    ppy = 365 * 24
+    std = math.sqrt(((r - r.mean()) ** 2).sum() / 4)
+    assert m5["volatility_ann_pct"] == pytest.approx(std * math.sqrt(ppy) * 100)
+    assert m5["sharpe"] == pytest.approx(r.mean() / std * math.sqrt(ppy))
+    downside = math.sqrt((990 / 1100 - 1) ** 2 / 5)  # only bar 2 lost
+    assert m5["sortino"] == pytest.approx(r.mean() / downside * math.sqrt(ppy))
+
+
+def test_sharpe_and_sortino_by_hand_on_tiny_series():
+    # returns +10 %, -10 %, +10 % (the first relative to the initial balance)
+    m = metrics([], [110.0, 99.0, 108.9], times(3, DAY), initial=100.0)
+    # mean 1/30; std(ddof=1) = sqrt(((1/15)^2 * 2 + (2/15)^2) / 2) = sqrt(3)/15
+    # downside deviation = sqrt(0.1^2 / 3) = 0.1/sqrt(3)
+    assert m["sharpe"] == pytest.approx((1 / 30) / (math.sqrt(3) / 15) * math.sqrt(365))
+    assert m["sortino"] == pytest.approx((1 / 30) / (0.1 / math.sqrt(3)) * math.sqrt(365))
+    assert m["volatility_ann_pct"] == pytest.approx(math.sqrt(3) / 15 * math.sqrt(365) * 100)
+    assert m["max_drawdown_pct"] == pytest.approx(-10.0)
+    assert m["max_drawdown_duration_bars"] == 2  # 99 and 108.9 both below 110
+    assert m["max_drawdown_duration_days"] == pytest.approx(2.0)
+
+
+def test_first_return_is_relative_to_initial_balance():
+    # equity 100, 110 from an initial 50: returns are +100 % and +10 %
+    m = metrics([], [100.0, 110.0], times(2, DAY), initial=50.0)
+    r = np.array([1.0, 0.1])
+    assert m["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(365))
+
+
+def test_cagr_on_two_year_daily_series():
+    # 730 daily bars: 729 days first-to-last + one bar = 730 days = 2 years of 365 days
+    eq = np.linspace(100.0, 121.0, 730)
+    m = metrics([], eq, times(730, DAY), initial=100.0)
+    assert m["cagr_pct"] == pytest.approx(10.0)  # 1.1 ** 2 = 1.21
+    assert m["total_return_pct"] == pytest.approx(21.0)
+    assert m["max_drawdown_pct"] == 0.0
+    assert m["calmar"] is None
+
+
+def test_cagr_on_one_year_of_six_hour_bars_with_a_loss():
+    eq = np.linspace(100.0, 64.0, 4 * 365)
+    m = metrics([], eq, times(4 * 365, np.timedelta64(6, "h")), initial=100.0)
+    assert m["cagr_pct"] == pytest.approx(-36.0)
+    assert m["calmar"] == pytest.approx(-36.0 / 36.0)
+
+
+def test_drawdown_duration_runs_to_the_end_when_never_recovered():
+    m = metrics([], [1000.0, 1100.0, 1050.0, 1000.0, 1090.0])
+    assert m["max_drawdown_duration_bars"] == 3
+    assert m["max_drawdown_duration_days"] == pytest.approx(3.0)
+    assert m["max_drawdown_pct"] == pytest.approx((1000 - 1100) / 1100 * 100)
+
+
+def test_longest_drawdown_is_not_the_deepest():
+    # a shallow 4-bar dip, then a deep 1-bar dip
+    eq = [100.0, 99.0, 99.0, 99.0, 99.0, 101.0, 50.0, 102.0]
+    m = metrics([], eq, initial=100.0)
+    assert m["max_drawdown_duration_bars"] == 4
+    assert m["max_drawdown_pct"] == pytest.approx((50 - 101) / 101 * 100)
+
+
+def test_equity_opening_below_initial_balance_is_in_drawdown():
+    m = metrics([], [950.0, 980.0, 1010.0], initial=1000.0)
+    assert m["max_drawdown_pct"] == pytest.approx(-5.0)
+    assert m["max_drawdown_duration_bars"] == 2
+    assert m["peak_equity"] == 1010.0
+    np.testing.assert_allclose(drawdown_pct(np.array([950.0, 980.0, 1010.0]), initial=1000.0), [-5.0, -2.0, 0.0])
+    np.testing.assert_array_equal(drawdown_pct(np.array([950.0, 980.0, 1010.0])), [0.0, 0.0, 0.0])
+
+
+def test_peak_equity_counts_the_initial_balance():
+    m = metrics([], [900.0, 950.0], initial=1000.0)
+    assert m["peak_equity"] == 1000.0
+    assert m["final_equity"] == 950.0
+
+
+def test_bar_spacing_is_the_median_delta():
+    # one 8-day gap among 1-day steps: the bar is a day, not (1+1+8)/3 days
+    ts = np.array(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-11"], dtype="datetime64[ns]")
+    m = metrics([trade(1, 5.0, entry=0, exit=3)], [1000.0, 900.0, 950.0, 980.0], ts)
+    assert m["max_drawdown_duration_days"] == pytest.approx(3.0)
+    assert m["avg_duration_hours"] == pytest.approx(3 * 24.0)
+    # CAGR uses the calendar span: 10 days + one bar = 11 days
+    assert m["cagr_pct"] == pytest.approx((0.98 ** (365 / 11) - 1) * 100)
+
+
+def test_streaks_follow_exit_order_and_break_even_breaks_streaks():
+    # chronological by exit bar: + - - - + + 0 -
+    signs = {1: 10.0, 2: -1.0, 3: -2.0, 4: -3.0, 5: 4.0, 6: 5.0, 7: 0.0, 8: -6.0}
+    given_order = [2, 5, 3, 1, 6, 4, 8, 7]  # not chronological
+    trades = [trade(b, signs[b], entry=b - 1, exit=b) for b in given_order]
+    m = metrics(trades, [1000.0] * 10)
+    assert m["longest_loss_streak"] == 3
+    assert m["longest_win_streak"] == 2
+    assert m["win_rate_pct"] == pytest.approx(3 / 8 * 100)  # break-even is not a win
+    assert m["avg_loss"] == pytest.approx((-1 - 2 - 3 - 6) / 4)  # nor a loss
+
+    m = metrics([trade(i, p, exit=i) for i, p in enumerate([1.0, 2.0, 0.0, 3.0])], [1000.0] * 5)
+    assert m["longest_win_streak"] == 2
+    assert m["longest_loss_streak"] == 0
+
+
+def test_sqn_caps_the_trade_count_at_100():
+    pnl = [0.0, 2.0] * 75  # 150 trades, mean 1
+    m = metrics([trade(i, p, exit=i) for i, p in enumerate(pnl)], [1000.0] * 200)
+    std = math.sqrt(sum((p - 1.0) ** 2 for p in pnl) / 149)
+    assert m["sqn"] == pytest.approx(math.sqrt(100) * 1.0 / std)
+
+
+# --- edge cases -----------------------------------------------------------------
+
+
+def test_no_trades():
+    m = metrics([], [1000.0, 1010.0, 1005.0])
+    assert m["trades"] == 0
+    for key in ("win_rate_pct", "profit_factor", "expectancy", "avg_win", "avg_loss", "best_trade_pct",
+                "worst_trade_pct", "avg_duration_bars", "avg_duration_hours", "sqn", "avg_mfe_pct",
+                "avg_mae_pct"):
+        assert m[key] is None, key
+    assert m["longest_win_streak"] == 0
+    assert m["longest_loss_streak"] == 0
+    assert m["total_fees"] == 0.0
+    assert m["total_slippage"] == 0.0
+    assert m["sharpe"] is not None  # the curve still moved
+
+
+def test_flat_equity():
+    m = metrics([], [1000.0] * 10)
+    assert m["total_return_pct"] == 0.0
+    assert m["cagr_pct"] == 0.0
+    assert m["volatility_ann_pct"] == 0.0
+    assert m["sharpe"] is None
+    assert m["sortino"] is None
+    assert m["calmar"] is None
+    assert m["max_drawdown_pct"] == 0.0
+    assert m["max_drawdown_duration_bars"] == 0
+    assert m["max_drawdown_duration_days"] == 0.0
+
+
+def test_only_gains_have_no_sortino():
+    m = metrics([], [1010.0, 1020.0, 1040.0])
+    assert m["sortino"] is None
+    assert m["sharpe"] is not None and m["sharpe"] > 0
+
+
+def test_all_winners():
+    m = metrics([trade(1, 10.0, exit=1), trade(2, 20.0, exit=2)], [1000.0, 1010.0, 1030.0])
+    assert m["profit_factor"] is None
+    assert m["avg_loss"] is None
+    assert m["win_rate_pct"] == 100.0
+    assert m["longest_loss_streak"] == 0
+    assert m["longest_win_streak"] == 2
+    # mean 15, std sqrt(50): sqrt(2) * 15 / sqrt(50) = 3
+    assert m["sqn"] == pytest.approx(3.0)
+
+
+def test_all_losers():
+    m = metrics([trade(1, -10.0, exit=1), trade(2, -20.0, exit=2)], [1000.0, 990.0, 970.0])
+    assert m["profit_factor"] == 0.0
+    assert m["avg_win"] is None
+    assert m["win_rate_pct"] == 0.0
+    assert m["longest_loss_streak"] == 2
+
+
+def test_sqn_needs_two_trades_with_different_pnl():
+    assert metrics([trade(1, 10.0)], [1000.0, 1010.0])["sqn"] is None
+    assert metrics([trade(1, 10.0), trade(2, 10.0, exit=2)], [1000.0] * 3)["sqn"] is None
+
+
+def test_single_bar():
+    m = metrics([trade(1, 50.0, entry=0, exit=0)], [1050.0], times(1), in_market=1)
+    assert m["bars"] == 1
+    assert m["total_return_pct"] == pytest.approx(5.0)
+    for key in ("cagr_pct", "volatility_ann_pct", "sharpe", "sortino", "calmar",
+                "max_drawdown_duration_days", "avg_duration_hours"):
+        assert m[key] is None, key
+    assert m["max_drawdown_pct"] == 0.0
+    assert m["max_drawdown_duration_bars"] == 0
+    assert m["avg_duration_bars"] == 0.0
+    assert m["exposure_pct"] == 100.0
+    assert m["start"] == m["end"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_zero_first_price_has_no_buy_and_hold():
+    assert metrics([], [1000.0, 1000.0], first=0.0, last=10.0)["buy_hold_return_pct"] is None
+
+
+def test_bankrupt_curve_is_json_safe():
+    m = metrics([], [500.0, 0.0, 0.0, -10.0], initial=1000.0)
+    json.dumps(m, allow_nan=False)
+    assert m["max_drawdown_pct"] == pytest.approx(-101.0)
+    assert m["cagr_pct"] == -100.0
+    assert m["total_return_pct"] == pytest.approx(-101.0)
+
+
+def test_times_in_any_unit_or_timezone_give_the_same_result():
+    eq = [1000.0, 1100.0, 990.0, 1045.0, 1210.0]
+    base = metrics(TRADES3, eq, times(5, HOUR))
+    idx = pd.date_range("2024-01-01 02:00", periods=5, freq="h", tz="Europe/Paris")  # = 01:00 UTC
+    shifted = metrics(TRADES3, eq, idx)
+    assert shifted["start"] == "2024-01-01T01:00:00+00:00"
+    secs = metrics(TRADES3, eq, times(5, HOUR).astype("datetime64[s]"))
+    for other in (shifted, secs):
+        for key in ("cagr_pct", "sharpe", "max_drawdown_duration_days", "avg_duration_hours"):
+            assert other[key] == pytest.approx(base[key]), key
+
+
+@pytest.mark.parametrize(
+    "equity, ts, initial, match",
+    [
+        ([], times(0), 1000.0, "non-empty"),
+        ([1000.0, 1000.0], times(3), 1000.0, "length"),
+        ([1000.0, float("nan")], times(2), 1000.0, "NaN"),
+        ([1000.0, 1000.0], times(2), 0.0, "initial_balance"),
+    ],
+)
+def test_bad_input_is_rejected(equity, ts, initial, match):
+    with pytest.raises(ValueError, match=match):
+        compute_metrics([], np.array(equity, dtype=float), ts, initial_balance=initial,
+                        first_price=1.0, last_price=1.0, bars_in_market=0)
+
+
+# --- JSON safety ----------------------------------------------------------------
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+trade_st = st.builds(
+    lambda no, pnl, pct, fees, slip, mfe, mae, entry, length: trade(
+        no, pnl, entry=entry, exit=entry + length, pnl_pct=pct, fees=fees, slippage=slip, mfe=mfe, mae=mae),
+    st.integers(0, 1000), finite, finite, st.floats(0, 1e4), st.floats(0, 1e4),
+    st.floats(0, 1e3), st.floats(-100, 0), st.integers(0, 100), st.integers(0, 100),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    equity=st.lists(st.floats(min_value=-1e6, max_value=1e12, allow_nan=False), min_size=1, max_size=40),
+    steps=st.lists(st.integers(0, 10**6), min_size=40, max_size=40),
+    trades=st.lists(trade_st, max_size=20),
+    initial=st.floats(min_value=1e-3, max_value=1e9),
+    first=st.floats(min_value=0, max_value=1e6),
+    last=st.floats(min_value=0, max_value=1e6),
+    in_market=st.integers(0, 40),
+)
+def test_result_is_json_safe_for_random_inputs(equity, steps, trades, initial, first, last, in_market):
+    n = len(equity)
+    ts = T0 + np.cumsum([0] + steps[: n - 1]).astype("timedelta64[s]")
+    m = compute_metrics(trades, np.array(equity), ts, initial_balance=initial, first_price=first,
+                        last_price=last, bars_in_market=min(in_market, n))
+    json.dumps(m, allow_nan=False)
+    assert set(m) == {spec.key for spec in METRIC_SPECS}
+    for key, value in m.items():
+        assert type(value) in (float, int, str, type(None)), (key, type(value))
+    assert m["max_drawdown_pct"] <= 0
+    assert 0 <= m["max_drawdown_duration_bars"] <= n
+    assert m["trades"] == len(trades)
+    assert m["bars"] == n
+
+
+# --- drawdown_pct properties ----------------------------------------------------
+
+
+def reference_drawdown(equity, initial=None):
+    out, peak = [], initial if initial is not None else -math.inf
+    for x in equity:
+        peak = max(peak, x)
+        out.append(0.0 if x >= peak else ((x - peak) / peak * 100 if peak > 0 else -100.0))
+    return out
+
+
+def reference_longest_underwater(equity, initial):
+    best = run = 0
+    peak = initial
+    for x in equity:
+        if x < peak:
+            run += 1
+            best = max(best, run)
+        else:
+            peak, run = x, 0
+    return best
+
+
+positive_curves = arrays(np.float64, st.integers(1, 200), elements=st.floats(1e-3, 1e9))
+
+
+@given(positive_curves)
+def test_drawdown_is_non_positive_and_zero_at_new_peaks(eq):
+    dd = drawdown_pct(eq)
+    assert dd.shape == eq.shape
+    assert (dd <= 0).all()
+    at_peak = eq >= np.maximum.accumulate(eq)
+    assert (dd[at_peak] == 0).all()
+    assert (dd[~at_peak] < 0).all()
+    assert dd[0] == 0
+
+
+@given(arrays(np.float64, st.integers(0, 100), elements=st.floats(-1e6, 1e9)),
+       st.one_of(st.none(), st.floats(1e-3, 1e9)))
+def test_drawdown_matches_a_bar_by_bar_reference(eq, initial):
+    np.testing.assert_allclose(drawdown_pct(eq, initial=initial), reference_drawdown(eq, initial), rtol=1e-12)
+
+
+@given(positive_curves, st.floats(1e-3, 1e9))
+def test_max_drawdown_and_duration_match_the_reference(eq, initial):
+    m = metrics([], eq, initial=initial)
+    assert m["max_drawdown_pct"] == pytest.approx(min(reference_drawdown(eq, initial)), rel=1e-12)
+    assert m["max_drawdown_duration_bars"] == reference_longest_underwater(eq, initial)
+
+
+def test_drawdown_of_a_bankrupt_peak_is_minus_100():
+    np.testing.assert_array_equal(drawdown_pct(np.array([0.0, -5.0, 0.0])), [0.0, -100.0, 0.0])
+
+
+def test_drawdown_rejects_2d_input():
+    with pytest.raises(ValueError):
+        drawdown_pct(np.ones((2, 2)))
+
+
+# --- specs and formatting -------------------------------------------------------
+
+
+def test_specs_cover_exactly_the_computed_keys(m5):
+    keys = [spec.key for spec in METRIC_SPECS]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == set(m5)
+    groups = [spec.group for spec in METRIC_SPECS]
+    # each group is one contiguous block, in display order
+    assert list(dict.fromkeys(groups)) == ["Returns", "Risk", "Trades", "Costs", "Excursion", "Equity"]
+    assert sum(1 for a, b in zip(groups, groups[1:]) if a != b) == 5
+
+
+def test_every_spec_formats_its_value(m5):
+    for spec in METRIC_SPECS:
+        text = format_metric(m5[spec.key], spec.fmt)
+        assert text and text != "—", spec.key
+
+
+def test_spec_is_frozen_and_validated():
+    spec = METRIC_SPECS[0]
+    with pytest.raises(AttributeError):
+        spec.key = "x"  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        MetricSpec("x", "X", "Nope", "pct")
+    with pytest.raises(ValueError):
+        MetricSpec("x", "X", "Risk", "nope")
+
+
+@pytest.mark.parametrize(
+    "value, fmt, text",
+    [
+        (None, "pct", "—"),
+        (None, "text", "—"),
+        (12.3456, "pct", "12.35 %"),
+        (-0.5, "pct", "-0.50 %"),
+        (1234567.891, "money", "1,234,567.89"),
+        (-1234.5, "money", "-1,234.50"),
+        (1.23456, "ratio", "1.23"),
+        (12345, "int", "12,345"),
+        (12, "bars", "12 bars"),
+        (4 / 3, "bars", "1.3 bars"),
+        (2.5, "days", "2.50 d"),
+        (32.0, "hours", "32.00 h"),
+        ("2024-01-01T00:00:00+00:00", "text", "2024-01-01T00:00:00+00:00"),
+        (float("nan"), "ratio", "—"),
+    ],
+)
+def test_format_metric(value, fmt, text):
+    assert format_metric(value, fmt) == text
+
+
+def test_format_metric_rejects_unknown_format():
+    with pytest.raises(ValueError):
+        format_metric(1.0, "furlongs")
