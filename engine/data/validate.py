@@ -78,7 +78,7 @@ def as_float(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
         # An all-blank cell is "missing", not "not a number".
         text = series.astype("str").str.strip()
-        present &= (text != "").to_numpy()
+        present = present & (text != "").to_numpy()
     out = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     return out, present & np.isnan(out)
 
