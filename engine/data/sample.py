@@ -57,6 +57,14 @@ def _smoothed_noise(rng: np.random.Generator, n: int, window: int) -> np.ndarray
     return (cumulative[window:] - cumulative[:-window]) / np.sqrt(window)
 
 
+def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values (fewer at the start), in O(n)."""
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(0, ends - window)
+    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
+
+
 def synthetic_bars(n: int, *, freq: str = "1min", seed: int = 0, start_price: float = 30000.0,
                    start: str = "2024-01-01") -> pd.DataFrame:
     """``n`` realistic synthetic bars (default one-minute), deterministic for a seed.
@@ -84,14 +92,19 @@ def synthetic_bars(n: int, *, freq: str = "1min", seed: int = 0, start_price: fl
 
     rng = np.random.default_rng(seed)
     scale = np.sqrt(step / pd.Timedelta(minutes=1))
-    # ~0.08% per minute, ~0.6% per hour: crypto-like.
-    sigma = 0.0008 * scale * np.exp(0.35 * _smoothed_noise(rng, n, 240) + 0.25 * _smoothed_noise(rng, n, 5000) - 0.1)
-    drift = 0.15 * 0.0008 * scale * _smoothed_noise(rng, n, 20_000)
+    # ~0.06% per minute, ~0.45% per hour: crypto-like.
+    sigma = 0.0006 * scale * np.exp(0.35 * _smoothed_noise(rng, n, 240) + 0.25 * _smoothed_noise(rng, n, 5000) - 0.1)
+    # Regimes: a drift lasting ~20,000 bars that moves the price by ~+-10% on its own.
+    drift = 0.1 / 20_000 * scale ** 2 * _smoothed_noise(rng, n, 20_000)
     shocks = rng.standard_t(5.0, n) * np.sqrt(3.0 / 5.0)
-    move = drift + sigma * shocks
+    path = np.cumsum(drift + sigma * shocks)
+    # Subtracting most of a slow trailing mean keeps short-term moves intact but stops
+    # a million bars from wandering to absurd prices (the long run keeps ~30% of the walk).
+    path -= 0.7 * _trailing_mean(path, 30_000)
 
-    log_close = np.log(start_price) + np.cumsum(move)
+    log_close = np.log(start_price) + path
     log_open = np.concatenate([[np.log(start_price)], log_close[:-1]])
+    move = log_close - log_open
     spread_hi = np.sqrt(move ** 2 - 2 * sigma ** 2 * np.log(rng.random(n)))
     spread_lo = np.sqrt(move ** 2 - 2 * sigma ** 2 * np.log(rng.random(n)))
     volume = 25.0 * scale ** 2 * (sigma / sigma.mean()) ** 1.3 * (1 + 200 * np.abs(move) / scale) \

@@ -1,0 +1,3 @@
+from atb_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Entry point of the ``atb-tui`` console script.
+
+No command opens the TUI. ``backtest`` runs headless for scripts: a table or one JSON
+object on stdout; input errors are one line on stderr with exit code 2 and leave the
+database untouched (the run is stored only once it has finished).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Optional, Sequence
+
+from engine.errors import InputError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
+    from atb_tui.cli_args import config_from_args
+    from atb_tui.report import as_json, as_table, check_writable, write_trades_csv
+    from engine.runner import run_backtest
+    from engine.store import open_db, save_backtest
+    from engine.strategies import create_strategy
+
+    config = config_from_args(ns)
+    strategy = create_strategy(config.strategy, config.params)  # validates params before loading data
+    if ns.trades_csv:
+        check_writable(ns.trades_csv)
+    result = run_backtest(config)
+    run_id = None
+    if not ns.no_save:
+        run_id = save_backtest(open_db(ns.db), result)
+    if ns.trades_csv:
+        write_trades_csv(result, ns.trades_csv)
+    print(as_json(result, run_id) if ns.json else as_table(result, run_id, strategy.describe()))
+    return EXIT_OK
+
+
+def _strategies() -> int:
+    from engine.strategies import strategy_class, strategy_names
+
+    for name in strategy_names():
+        cls = strategy_class(name)
+        print(f"{name}: {cls.description}")
+        for p in cls.params:
+            choices = f" one of {', '.join(map(str, p.choices))}" if p.choices else ""
+            print(f"    {p.name} ({p.type.__name__}, default {p.default}){choices}  {p.help}")
+    return EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from atb_tui.cli_args import build_parser, stderr_line
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        ns = build_parser().parse_args(args)
+        if ns.version:
+            from atb_tui import __version__
+
+            print(f"atb-tui {__version__}")
+            return EXIT_OK
+        if ns.command == "backtest":
+            return _backtest(ns)
+        if ns.command == "strategies":
+            return _strategies()
+        from atb_tui.app import run_app
+
+        return run_app()
+    except InputError as exc:
+        stderr_line(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr_line("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask
+        if os.environ.get("ATB_TUI_DEBUG"):
+            traceback.print_exc()
+        stderr_line(f"internal error: {exc.__class__.__name__}: {exc} (set ATB_TUI_DEBUG=1 for details)")
+        return EXIT_FAIL

@@ -1,0 +1,133 @@
+"""Command-line grammar of ``atb-tui`` and its translation into a BacktestConfig.
+
+Percentages are typed as percentages (``--fee 0.1`` is 0.1 %), sizes of partial exits
+and scale-ins as fractions of the original position, as in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn, Optional
+
+from engine.config import BacktestConfig, DataSpec
+from engine.errors import InputError
+from engine.policy import ExitPolicy, Sizing
+
+
+class UsageError(InputError):
+    """A command line that does not parse."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2, raised not printed."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _floats(flag: str, text: Optional[str]) -> tuple[float, ...]:
+    if not text:
+        return ()
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise UsageError(f"{flag}: {part.strip()!r} is not a number (expected e.g. 1.5,3)") from None
+    return tuple(out)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="atb-tui", description="Terminal trading workstation. Without a command, opens the TUI.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+
+    bt = sub.add_parser("backtest", help="run a backtest headless and print its metrics")
+    bt.add_argument("--strategy", required=True, help="strategy name (see `atb-tui strategies`)")
+    bt.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter, repeatable")
+    src = bt.add_argument_group("data (default: the embedded synthetic sample)")
+    src.add_argument("--data", metavar="PATH", help="CSV or Parquet file of OHLCV candles")
+    src.add_argument("--exchange", metavar="ID", help="ccxt exchange id to download candles from, e.g. binance")
+    src.add_argument("--symbol", metavar="SYM", help="market symbol, e.g. BTC/USDT")
+    src.add_argument("--timeframe", metavar="TF", help="candle timeframe, e.g. 1h")
+    src.add_argument("--since", metavar="DATE", help="first candle (YYYY-MM-DD or ISO 8601, UTC)")
+    src.add_argument("--until", metavar="DATE", help="end of the range, exclusive (default: now)")
+    acct = bt.add_argument_group("account and costs")
+    acct.add_argument("--balance", type=float, default=10_000.0, help="starting balance in quote currency (10000)")
+    acct.add_argument("--fee", type=float, default=0.1, metavar="PCT", help="fee per fill in %% of notional (0.1)")
+    acct.add_argument("--slippage", type=float, default=0.05, metavar="PCT", help="adverse slippage on market fills in %% (0.05)")
+    acct.add_argument("--size-fraction", type=float, default=1.0, metavar="F", help="position notional as a fraction of equity (1.0)")
+    acct.add_argument("--risk-per-trade", type=float, metavar="PCT", help="size positions to lose PCT %% of equity at the stop")
+    risk = bt.add_argument_group("exits and scaling (percentages from entry)")
+    risk.add_argument("--stop-loss", type=float, metavar="PCT")
+    risk.add_argument("--take-profit", type=float, metavar="PCT")
+    risk.add_argument("--trailing-activation", type=float, metavar="PCT", help="profit %% at which the trailing stop arms")
+    risk.add_argument("--trailing-distance", type=float, metavar="PCT", help="distance of the trailing stop behind the peak")
+    risk.add_argument("--partial-targets", metavar="A,B", help="profit %% targets for partial exits")
+    risk.add_argument("--partial-sizes", metavar="X,Y", help="fractions of the original size exited at each target")
+    risk.add_argument("--scale-in-thresholds", metavar="A,B", help="%% move from entry at which to add (negative averages down)")
+    risk.add_argument("--scale-in-sizes", metavar="X,Y", help="fractions of the original size added at each threshold")
+    risk.add_argument("--max-scale-ins", type=int, metavar="N")
+    risk.add_argument("--max-holding-bars", type=int, metavar="N", help="close a position after N bars")
+    out = bt.add_argument_group("output")
+    out.add_argument("--db", metavar="URL", help="database URL (default: SQLite in the user data dir, or $ATB_TUI_DB)")
+    out.add_argument("--no-save", action="store_true", help="do not store the run in the database")
+    out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    out.add_argument("--trades-csv", metavar="PATH", help="also write the trades to a CSV file")
+
+    sub.add_parser("strategies", help="list the built-in strategies and their parameters")
+    return parser
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param: expected KEY=VALUE, got {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _data_spec(ns: argparse.Namespace) -> DataSpec:
+    exchange_flags = [f for f in ("exchange", "symbol", "timeframe", "since", "until") if getattr(ns, f)]
+    if ns.data and exchange_flags:
+        raise UsageError(f"--data cannot be combined with --{exchange_flags[0]}")
+    if ns.data:
+        return DataSpec(kind="file", path=ns.data)
+    if exchange_flags:
+        return DataSpec(
+            kind="exchange", exchange=ns.exchange or "", symbol=ns.symbol or "", timeframe=ns.timeframe or "",
+            since=ns.since or "", until=ns.until or "",
+        )
+    return DataSpec()
+
+
+def config_from_args(ns: argparse.Namespace) -> BacktestConfig:
+    policy = ExitPolicy(
+        stop_loss_pct=ns.stop_loss,
+        take_profit_pct=ns.take_profit,
+        trailing_activation_pct=ns.trailing_activation,
+        trailing_distance_pct=ns.trailing_distance,
+        exit_targets=_floats("--partial-targets", ns.partial_targets),
+        exit_sizes=_floats("--partial-sizes", ns.partial_sizes),
+        scale_in_thresholds=_floats("--scale-in-thresholds", ns.scale_in_thresholds),
+        scale_in_sizes=_floats("--scale-in-sizes", ns.scale_in_sizes),
+        max_scale_ins=ns.max_scale_ins,
+        max_holding_bars=ns.max_holding_bars,
+    )
+    if ns.risk_per_trade is not None:
+        sizing = Sizing(mode="risk", risk_pct=ns.risk_per_trade, fraction=min(ns.size_fraction, 1.0))
+        if not policy.stop_loss_pct:
+            raise UsageError("--risk-per-trade needs --stop-loss")
+    else:
+        sizing = Sizing(fraction=ns.size_fraction)
+    return BacktestConfig(
+        strategy=ns.strategy, params=_params(ns.param), data=_data_spec(ns), balance=ns.balance,
+        fee_pct=ns.fee, slippage_pct=ns.slippage, sizing=sizing, policy=policy,
+    )
+
+
+def stderr_line(message: str) -> None:
+    print(f"atb-tui: error: {message}", file=sys.stderr)

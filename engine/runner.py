@@ -1,0 +1,123 @@
+"""Run a configured backtest end to end: data -> strategy -> engine -> metrics.
+
+The CLI and the TUI's worker call the same function, so a run from either produces
+the same trades and metrics; storing the result is a separate step (``engine.store``)
+so that nothing is written when anything before it fails or is cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from engine.backtest import Backtest, BacktestSettings
+from engine.config import BacktestConfig, DataSpec, parse_date
+from engine.errors import DataError
+from engine.metrics import compute_metrics
+from engine.records import FillRecord, TradeRecord
+from engine.strategies import create_strategy
+
+Progress = Callable[[int, int], None]
+
+
+def load_data(spec: DataSpec, progress: Optional[Progress] = None, cancel: Optional[threading.Event] = None) -> pd.DataFrame:
+    from engine import data
+
+    if spec.kind == "sample":
+        return data.sample_candles()
+    if spec.kind == "file":
+        return data.load_candles(spec.path)
+    since = parse_date(spec.since, "--since")
+    until = parse_date(spec.until, "--until") if spec.until else None
+    return data.download_candles(
+        spec.exchange, spec.symbol, spec.timeframe, since, until, progress=progress, cancel=cancel
+    )
+
+
+@dataclass
+class BacktestResult:
+    config: BacktestConfig
+    candles: pd.DataFrame
+    trades: list[TradeRecord]
+    fills: list[FillRecord]
+    equity: np.ndarray
+    metrics: dict[str, Any]
+    bars_in_market: int
+
+    @property
+    def times(self) -> pd.DatetimeIndex:
+        return self.candles.index  # type: ignore[return-value]
+
+    def time_of(self, bar: int) -> datetime:
+        return self.candles.index[bar].to_pydatetime()
+
+    @property
+    def source(self) -> str:
+        return str(self.candles.attrs.get("source", self.config.data.describe()))
+
+    @property
+    def symbol(self) -> str:
+        return str(self.candles.attrs.get("symbol") or self.config.data.symbol or "")
+
+    @property
+    def timeframe(self) -> str:
+        return str(self.candles.attrs.get("timeframe") or self.config.data.timeframe or "")
+
+    def trade_dicts(self) -> list[dict[str, Any]]:
+        """Trades as JSON-ready dicts, times in ISO 8601 UTC."""
+        index = self.candles.index
+
+        def iso(bar: int) -> str:
+            return index[bar].isoformat()
+
+        return [
+            {
+                "trade_no": t.trade_no,
+                "side": t.side.value,
+                "entry_time": iso(t.entry_bar),
+                "entry_price": t.entry_price,
+                "exit_time": iso(t.exit_bar),
+                "exit_price": t.exit_price,
+                "size": t.size,
+                "pnl": t.pnl,
+                "pnl_pct": t.pnl_pct,
+                "fees": t.fees,
+                "slippage": t.slippage,
+                "exit_reason": t.exit_reason.value,
+                "mfe_pct": t.mfe_pct,
+                "mae_pct": t.mae_pct,
+                "duration_bars": t.exit_bar - t.entry_bar,
+            }
+            for t in self.trades
+        ]
+
+
+def run_backtest(
+    config: BacktestConfig,
+    candles: Optional[pd.DataFrame] = None,
+    *,
+    progress: Optional[Progress] = None,
+    cancel: Optional[threading.Event] = None,
+) -> BacktestResult:
+    strategy = create_strategy(config.strategy, config.params)
+    settings = BacktestSettings(config.balance, config.costs, config.sizing, config.policy)
+    if candles is None:
+        candles = load_data(config.data, cancel=cancel)
+    if len(candles) <= strategy.warmup + 1:
+        raise DataError(
+            f"{candles.attrs.get('source', 'data')}: {len(candles)} candles is too few for "
+            f"{strategy.describe()} (needs more than {strategy.warmup + 1})"
+        )
+    bt = Backtest(candles, strategy, settings).run(progress=progress, cancel=cancel)
+    equity = bt.equity_curve()
+    close = candles["close"].to_numpy()
+    metrics = compute_metrics(
+        bt.trades, equity, candles.index, initial_balance=config.balance,
+        first_price=float(close[0]), last_price=float(close[-1]), bars_in_market=bt.bars_in_market(),
+    )
+    return BacktestResult(config, candles, bt.trades, bt.fills, equity, metrics, bt.bars_in_market())

@@ -1,0 +1,146 @@
+"""Persistence: where runs live and how results become Run/Trade/Fill rows.
+
+SQLite under the user data dir by default (WAL mode), or any SQLAlchemy URL from
+``--db`` or ``ATB_TUI_DB``. A run is written in one transaction, after it has
+finished, so a failed or cancelled run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from sqlalchemy import delete, event, insert
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from engine.errors import InputError
+from engine.models import Fill, Run, RunKind, Trade
+from engine.runner import BacktestResult
+
+DB_ENV = "ATB_TUI_DB"
+
+
+def default_db_url() -> str:
+    env = os.environ.get(DB_ENV)
+    if env:
+        return env
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir('atb-tui')) / 'atb-tui.sqlite'}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_db(url: Optional[str] = None) -> Engine:
+    """Engine for ``url`` with the schema created; InputError for a bad URL or path."""
+    url = url or default_db_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(f"--db: {url!r} is not a database URL (e.g. sqlite:///runs.sqlite)") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        raise InputError(f"--db: cannot use {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        SQLModel.metadata.create_all(engine)
+    except OperationalError as exc:
+        raise InputError(f"--db: cannot open {url!r}: {exc.orig}") from None
+    return engine
+
+
+def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKind.BACKTEST) -> int:
+    """Store a finished run with its trades and fills in one transaction; returns the run id."""
+    index = result.candles.index
+    times = list(index.to_pydatetime()) if len(result.fills) > 64 else None
+
+    def at(bar: int) -> datetime:
+        return times[bar] if times is not None else index[bar].to_pydatetime()
+
+    cfg = result.config
+    run = Run(
+        kind=kind, strategy=cfg.strategy, symbol=result.symbol, timeframe=result.timeframe,
+        data_source=result.source, period_start=at(0), period_end=at(len(index) - 1),
+        config=cfg.to_dict(), metrics=result.metrics,
+    )
+    try:
+        with Session(engine) as session:
+            session.add(run)
+            session.flush()
+            run_id = run.id
+            assert run_id is not None
+            if result.trades:
+                session.execute(insert(Trade), [
+                    {
+                        "run_id": run_id, "trade_no": t.trade_no, "side": t.side,
+                        "entry_time": at(t.entry_bar), "entry_price": t.entry_price,
+                        "exit_time": at(t.exit_bar), "exit_price": t.exit_price, "size": t.size,
+                        "pnl": t.pnl, "pnl_pct": t.pnl_pct, "fees": t.fees, "slippage": t.slippage,
+                        "exit_reason": t.exit_reason, "mfe_pct": t.mfe_pct, "mae_pct": t.mae_pct,
+                        "duration_bars": t.exit_bar - t.entry_bar,
+                        "duration_seconds": (at(t.exit_bar) - at(t.entry_bar)).total_seconds(),
+                    }
+                    for t in result.trades
+                ])
+            if result.fills:
+                session.execute(insert(Fill), [
+                    {
+                        "run_id": run_id, "trade_no": f.trade_no, "kind": f.kind, "side": f.side,
+                        "time": at(f.bar), "price": f.price, "qty": f.qty, "fee": f.fee,
+                        "slippage": f.slippage, "pnl": f.pnl, "reason": f.reason,
+                    }
+                    for f in result.fills
+                ])
+            session.commit()
+            return run_id
+    except SQLAlchemyError as exc:
+        raise InputError(f"cannot write to the database: {exc.__class__.__name__}: {exc}") from None
+
+
+def list_runs(engine: Engine) -> list[Run]:
+    with Session(engine) as session:
+        return list(session.exec(select(Run).order_by(Run.created_at.desc())))  # type: ignore[attr-defined]
+
+
+def get_run(engine: Engine, run_id: int) -> Optional[Run]:
+    with Session(engine) as session:
+        return session.get(Run, run_id)
+
+
+def run_trades(engine: Engine, run_id: int) -> list[Trade]:
+    with Session(engine) as session:
+        return list(session.exec(select(Trade).where(Trade.run_id == run_id).order_by(Trade.trade_no)))
+
+
+def run_fills(engine: Engine, run_id: int, trade_no: Optional[int] = None) -> list[Fill]:
+    with Session(engine) as session:
+        q = select(Fill).where(Fill.run_id == run_id)
+        if trade_no is not None:
+            q = q.where(Fill.trade_no == trade_no)
+        return list(session.exec(q.order_by(Fill.id)))  # type: ignore[arg-type]
+
+
+def delete_run(engine: Engine, run_id: int) -> bool:
+    with Session(engine) as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            return False
+        for table in (Fill, Trade):
+            session.execute(delete(table).where(table.run_id == run_id))  # type: ignore[attr-defined]
+        session.delete(run)
+        session.commit()
+        return True
+

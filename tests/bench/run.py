@@ -1,0 +1,138 @@
+"""`make bench`: throughput and memory of the engine, against backtesting.py.
+
+Prints figures; asserts nothing (machines are noisy). The job: 1,000,000 one-minute
+synthetic bars, sma_cross 10/30 long/short, fee 0.1 %. Medians of several runs.
+Environment: BENCH_BARS (default 1000000), BENCH_RUNS (5), BENCH_REF_RUNS (3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable
+
+BARS = int(os.environ.get("BENCH_BARS", "1000000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+REF_RUNS = int(os.environ.get("BENCH_REF_RUNS", "3"))
+
+PARTIALS = dict(
+    trailing_activation_pct=0.5, trailing_distance_pct=0.3,
+    exit_targets=(0.4, 0.8), exit_sizes=(0.3, 0.3),
+    scale_in_thresholds=(0.2,), scale_in_sizes=(0.5,),
+)
+
+
+def median_time(fn: Callable[[], object], runs: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def ours(candles, policy_kw: dict) -> tuple[float, float, object]:
+    from engine.config import BacktestConfig
+    from engine.policy import ExitPolicy
+    from engine.runner import run_backtest
+
+    config = BacktestConfig(
+        strategy="sma_cross", params={"fast": 10, "slow": 30, "mode": "long_short"},
+        balance=1e9, fee_pct=0.1, slippage_pct=0.0, policy=ExitPolicy(**policy_kw),
+    )
+    run_backtest(config, candles)  # warm-up: JIT compile / cache load
+    median, result = median_time(lambda: run_backtest(config, candles), RUNS)
+    return median, BARS / median, result
+
+
+def reference(candles) -> tuple[float, float, int]:
+    from backtesting import Backtest, Strategy
+    from backtesting.lib import crossover
+    from backtesting.test import SMA
+
+    data = candles.rename(columns=str.capitalize)
+
+    class SmaCross(Strategy):
+        def init(self):
+            self.fast = self.I(SMA, self.data.Close, 10)
+            self.slow = self.I(SMA, self.data.Close, 30)
+
+        def next(self):
+            # A fixed one-unit size keeps it trading through the whole series (fees would
+            # otherwise leave it too poor to buy a whole unit); the work per trade is the same.
+            if crossover(self.fast, self.slow):
+                self.buy(size=1)
+            elif crossover(self.slow, self.fast):
+                self.sell(size=1)
+
+    def job():
+        bt = Backtest(data, SmaCross, cash=1e9, commission=0.001, exclusive_orders=True, finalize_trades=True)
+        return bt.run()
+
+    median, stats = median_time(job, REF_RUNS)
+    return median, BARS / median, int(stats["# Trades"])
+
+
+def peak_memory_mb() -> float:
+    """Peak RSS of a fresh process doing one full run (data + trailing/partials job)."""
+    code = (
+        "import resource, sys; from tests.bench.run import ours, PARTIALS, BARS;"
+        "from engine.data import synthetic_bars;"
+        "import os; os.environ['BENCH_RUNS']='1';"
+        "c = synthetic_bars(BARS, seed=7); ours(c, PARTIALS);"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "BENCH_RUNS": "1"})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def startup_seconds() -> float | None:
+    """Time to the first painted frame of the TUI, if the app exists (median of 5)."""
+    try:
+        from tests.bench.startup import measure_startup
+    except ImportError:
+        return None
+    return measure_startup()
+
+
+def main() -> int:
+    from engine.data import synthetic_bars
+
+    print(f"atb-tui benchmark: {BARS:,} one-minute synthetic bars, sma_cross 10/30 long/short, fee 0.1 %")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; medians of {RUNS} runs (reference: {REF_RUNS})")
+    candles = synthetic_bars(BARS, seed=7)
+
+    t_plain, bps_plain, res_plain = ours(candles, {})
+    print(f"\n[atb-tui] plain:                  {t_plain:.3f} s  {bps_plain:,.0f} bars/s  "
+          f"{len(res_plain.trades):,} trades, {len(res_plain.fills):,} fills")
+    t_part, bps_part, res_part = ours(candles, PARTIALS)
+    print(f"[atb-tui] trailing+2 partials+1 scale-in: {t_part:.3f} s  {bps_part:,.0f} bars/s  "
+          f"{len(res_part.trades):,} trades, {len(res_part.fills):,} fills")
+    print(f"          policy: {json.dumps(PARTIALS)}")
+
+    if REF_RUNS > 0:
+        try:
+            t_ref, bps_ref, ref_trades = reference(candles)
+        except ImportError:
+            print("\nbacktesting.py is not installed (pip install -e '.[bench]'); skipping the reference")
+        else:
+            print(f"\n[backtesting.py] same job:       {t_ref:.3f} s  {bps_ref:,.0f} bars/s  {ref_trades:,} trades")
+            print(f"ratio atb-tui / backtesting.py:  {bps_plain / bps_ref:.1f}x (plain), "
+                  f"{bps_part / bps_ref:.1f}x (with trailing+partials)")
+
+    mem = peak_memory_mb()
+    print(f"\npeak memory of a full run (fresh process, RSS): {mem:.0f} MB")
+    start = startup_seconds()
+    if start is not None:
+        print(f"TUI startup to first painted frame: {start:.3f} s (median)")
+    print(f"\ntargets: >= 10x backtesting.py, >= 1,000,000 bars/s with trailing+partials, < 400 MB peak")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""The headless CLI: table and JSON output, stored runs, and clean input errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atb_tui.cli import main
+from engine.store import list_runs, open_db, run_fills, run_trades
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'runs.sqlite'}"
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_on_the_sample(capsys, db) -> None:
+    code, out, err = _run(capsys, "backtest", "--strategy", "sma_cross", "--db", db)
+    assert code == 0, err
+    assert "synthetic" in out and "not real market data" in out
+    for label in ("Total return", "Sharpe ratio", "Max drawdown", "Profit factor", "SQN", "Final equity"):
+        assert label in out
+    assert len(list_runs(open_db(db))) == 1
+
+
+def test_json_output_is_as_specified_and_matches_the_database(capsys, db, tmp_path) -> None:
+    csv_path = tmp_path / "trades.csv"
+    code, out, err = _run(
+        capsys, "backtest", "--strategy", "sma_cross", "--param", "fast=12", "--param", "slow=40",
+        "--stop-loss", "3", "--trailing-activation", "2", "--trailing-distance", "1.5",
+        "--partial-targets", "2,4", "--partial-sizes", "0.3,0.3", "--json", "--db", db, "--trades-csv", str(csv_path),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert set(doc) >= {"run_id", "metrics", "trades"}
+    assert doc["metrics"]["trades"] == len(doc["trades"]) > 10
+    for trade in doc["trades"]:
+        assert set(trade) >= {"side", "entry_time", "entry_price", "exit_time", "exit_price", "size", "pnl",
+                              "pnl_pct", "fees", "exit_reason"}
+        assert trade["side"] in ("long", "short")
+        assert trade["entry_time"].endswith("+00:00") and trade["exit_time"] >= trade["entry_time"]
+    reasons = {t["exit_reason"] for t in doc["trades"]}
+    assert reasons & {"trailing_stop", "stop_loss"}
+    engine = open_db(db)
+    (run,) = list_runs(engine)
+    assert run.id == doc["run_id"] and run.metrics == doc["metrics"]
+    assert run.config["params"] == {"fast": "12", "slow": "40"}
+    stored = run_trades(engine, run.id)
+    assert [round(t.pnl, 6) for t in stored] == [round(t["pnl"], 6) for t in doc["trades"]]
+    assert sum(1 for f in run_fills(engine, run.id) if f.kind.value == "partial_exit") > 0
+    with csv_path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(doc["trades"]) and float(rows[0]["pnl"]) == pytest.approx(doc["trades"][0]["pnl"])
+
+
+def test_the_same_config_gives_the_same_result_twice(capsys, db) -> None:
+    args = ("backtest", "--strategy", "rsi_reversion", "--json", "--db", db)
+    first = json.loads(_run(capsys, *args)[1])
+    second = json.loads(_run(capsys, *args)[1])
+    assert first["trades"] == second["trades"] and first["metrics"] == second["metrics"]
+    assert second["run_id"] == first["run_id"] + 1
+
+
+def _bad_csv(tmp_path: Path) -> str:
+    p = tmp_path / "bad.csv"
+    p.write_text("timestamp,open,high,low,close,volume\n2024-01-01,1,2,0.5,1.5,10\n2024-01-02,1,0.4,0.5,1.5,10\n")
+    return str(p)
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--strategy", "nope"], "unknown strategy 'nope'"),
+        (["--strategy", "sma_cross", "--param", "fast=abc"], "parameter 'fast'"),
+        (["--strategy", "sma_cross", "--param", "speed=3"], "no parameter 'speed'"),
+        (["--strategy", "sma_cross", "--param", "fast"], "KEY=VALUE"),
+        (["--strategy", "sma_cross", "--param", "fast=50"], "fast"),
+        (["--strategy", "sma_cross", "--fee", "-1"], "fee"),
+        (["--strategy", "sma_cross", "--balance", "0"], "balance"),
+        (["--strategy", "sma_cross", "--stop-loss", "150"], "stop-loss"),
+        (["--strategy", "sma_cross", "--trailing-activation", "2"], "trailing"),
+        (["--strategy", "sma_cross", "--partial-targets", "1,x", "--partial-sizes", "0.5,0.5"], "'x' is not a number"),
+        (["--strategy", "sma_cross", "--partial-targets", "1,2", "--partial-sizes", "0.5"], "as many sizes"),
+        (["--strategy", "sma_cross", "--partial-targets", "1,2", "--partial-sizes", "0.7,0.7"], "more than the whole"),
+        (["--strategy", "sma_cross", "--risk-per-trade", "1"], "--stop-loss"),
+        (["--strategy", "sma_cross", "--data", "/no/such/file.csv"], "file.csv"),
+        (["--strategy", "sma_cross", "--data", "x.csv", "--exchange", "binance"], "cannot be combined"),
+        (["--strategy", "sma_cross", "--exchange", "binance"], "--symbol"),
+        (["--strategy", "sma_cross", "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "1h", "--since", "soon"], "--since"),
+        (["--strategy", "sma_cross", "--balance", "lots"], "--balance"),
+        (["--strategy", "sma_cross", "--trades-csv", "/no/such/dir/t.csv"], "does not exist"),
+        (["--strategy", "sma_cross", "--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_stored(capsys, tmp_path, args, needle) -> None:
+    db_file = tmp_path / "runs.sqlite"
+    code, out, err = _run(capsys, "backtest", *args, "--db", f"sqlite:///{db_file}")
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("atb-tui: error: "), err
+    assert needle in lines[0]
+    assert "Traceback" not in err
+    assert not db_file.exists()
+
+
+def test_an_invalid_csv_names_file_and_line_and_writes_nothing(capsys, tmp_path) -> None:
+    db_file = tmp_path / "runs.sqlite"
+    code, _, err = _run(capsys, "backtest", "--strategy", "sma_cross", "--data", _bad_csv(tmp_path), "--db", f"sqlite:///{db_file}")
+    assert code == 2
+    assert "bad.csv" in err and "line 3" in err and "high" in err
+    assert not db_file.exists()
+
+
+def test_database_from_the_environment(capsys, tmp_path, monkeypatch) -> None:
+    db_file = tmp_path / "env.sqlite"
+    monkeypatch.setenv("ATB_TUI_DB", f"sqlite:///{db_file}")
+    code, out, _ = _run(capsys, "backtest", "--strategy", "breakout", "--json")
+    assert code == 0 and db_file.exists()
+    assert list_runs(open_db(f"sqlite:///{db_file}"))[0].id == json.loads(out)["run_id"]
+
+
+def test_the_console_script_runs_as_a_process(tmp_path) -> None:
+    env = {**os.environ, "ATB_TUI_DB": f"sqlite:///{tmp_path / 'p.sqlite'}"}
+    exe = Path(sys.executable).with_name("atb-tui")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "atb_tui"]
+    ok = subprocess.run([*cmd, "backtest", "--strategy", "sma_cross", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["metrics"]["bars"] == 17_544
+    bad = subprocess.run([*cmd, "backtest", "--strategy", "sma_cross", "--fee", "abc"], capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
