@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
@@ -67,8 +67,7 @@ class BarReport:
     trades: list[TradeRecord]
 
 
-@dataclass
-class _Pending:
+class _Pending(NamedTuple):
     """A market order waiting for the next open."""
 
     close_reason: Optional[ExitReason]

@@ -31,12 +31,19 @@ class CostModel:
         if not (isfinite(self.slippage_rate) and 0.0 <= self.slippage_rate < 0.1):
             raise InputError(f"slippage must be between 0 % and 10 %, got {self.slippage_rate * 100:g} %")
 
-    def execute(self, ref_price: float, qty: float, buy: bool, market: bool) -> Execution:
-        """Fill ``qty`` at ``ref_price``: buying pays up, selling gives up, on market fills."""
+    def execute(self, ref_price: float, qty: float, buy: bool, market: bool) -> tuple[float, float, float]:
+        """Fill ``qty`` at ``ref_price``: buying pays up, selling gives up, on market fills.
+
+        Returns ``(price, fee, slippage)`` as a plain tuple (the hot loop unpacks it);
+        :meth:`quote` names the parts.
+        """
         if market and self.slippage_rate:
             price = ref_price * (1.0 + self.slippage_rate) if buy else ref_price * (1.0 - self.slippage_rate)
             slippage = abs(price - ref_price) * qty
         else:
             price = ref_price
             slippage = 0.0
-        return Execution(price, price * qty * self.fee_rate, slippage)
+        return price, price * qty * self.fee_rate, slippage
+
+    def quote(self, ref_price: float, qty: float, buy: bool, market: bool) -> Execution:
+        return Execution(*self.execute(ref_price, qty, buy, market))

@@ -117,6 +117,7 @@ def synthetic_bars(n: int, *, freq: str = "1min", seed: int = 0, start_price: fl
         np.exp(log_close),
         volume,
     ])
+    values[0, 0] = start_price  # exactly, not exp(log(start_price))
     # exp() of the bridge extremes can round a hair inside open/close; clamp so OHLC holds exactly.
     values[:, 1] = np.maximum(values[:, 1], np.maximum(values[:, 0], values[:, 3]))
     values[:, 2] = np.minimum(values[:, 2], np.minimum(values[:, 0], values[:, 3]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
@@ -83,8 +83,7 @@ def price_arrays(candles: pd.DataFrame, *columns: str) -> tuple[np.ndarray, ...]
     return tuple(candles[c].to_numpy(dtype=np.float64, copy=False) for c in columns)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """What the strategy wants after a bar's close; ``policy`` overrides the run's default."""
 
     direction: int

@@ -13,6 +13,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Callable
 
@@ -78,17 +79,29 @@ def reference(candles) -> tuple[float, float, int]:
     return median, BARS / median, int(stats["# Trades"])
 
 
-def peak_memory_mb() -> float:
-    """Peak RSS of a fresh process doing one full run (data + trailing/partials job)."""
-    code = (
-        "import resource, sys; from tests.bench.run import ours, PARTIALS, BARS;"
-        "from engine.data import synthetic_bars;"
-        "import os; os.environ['BENCH_RUNS']='1';"
-        "c = synthetic_bars(BARS, seed=7); ours(c, PARTIALS);"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "BENCH_RUNS": "1"})
-    return float(out.stdout.strip().splitlines()[-1])
+MEMORY_JOB = """
+import resource, sys
+from engine.config import BacktestConfig, DataSpec
+from engine.policy import ExitPolicy
+from engine.runner import run_backtest
+from tests.bench.run import PARTIALS
+config = BacktestConfig(strategy="sma_cross", params={"fast": 10, "slow": 30, "mode": "long_short"},
+                        data=DataSpec(kind="file", path=sys.argv[1]), balance=1e9, fee_pct=0.1,
+                        slippage_pct=0.0, policy=ExitPolicy(**PARTIALS))
+result = run_backtest(config)
+print(len(result.trades), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def peak_memory_mb(candles) -> tuple[float, int]:
+    """Peak RSS of a fresh process that loads the bars from Parquet (validated) and runs
+    the trailing+partials job once, as `atb-tui backtest --data bars.parquet` would."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bars.parquet")
+        candles.to_parquet(path)
+        out = subprocess.run([sys.executable, "-c", MEMORY_JOB, path], capture_output=True, text=True, check=True)
+    trades, mb = out.stdout.split()
+    return float(mb), int(trades)
 
 
 def startup_seconds() -> float | None:
@@ -125,8 +138,9 @@ def main() -> int:
             print(f"ratio atb-tui / backtesting.py:  {bps_plain / bps_ref:.1f}x (plain), "
                   f"{bps_part / bps_ref:.1f}x (with trailing+partials)")
 
-    mem = peak_memory_mb()
-    print(f"\npeak memory of a full run (fresh process, RSS): {mem:.0f} MB")
+    mem, mem_trades = peak_memory_mb(candles)
+    print(f"\npeak memory, fresh process loading {BARS:,} bars from Parquet + trailing/partials run "
+          f"({mem_trades:,} trades): {mem:.0f} MB RSS")
     start = startup_seconds()
     if start is not None:
         print(f"TUI startup to first painted frame: {start:.3f} s (median)")
