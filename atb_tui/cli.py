@@ -19,7 +19,8 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     from atb_tui.cli_args import config_from_args
-    from atb_tui.report import as_json, as_table, check_writable, write_trades_csv
+    from atb_tui.report import as_table
+    from engine.export import check_writable, run_json, trades_csv, write_atomic
     from engine.runner import run_backtest
     from engine.store import open_db, save_backtest
     from engine.strategies import create_strategy
@@ -33,8 +34,8 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     if not ns.no_save:
         run_id = save_backtest(open_db(ns.db), result)
     if ns.trades_csv:
-        write_trades_csv(result, ns.trades_csv)
-    print(as_json(result, run_id) if ns.json else as_table(result, run_id, strategy.describe()))
+        write_atomic(ns.trades_csv, trades_csv(result))
+    print(run_json(result, run_id) if ns.json else as_table(result, run_id, strategy.describe()))
     return EXIT_OK
 
 

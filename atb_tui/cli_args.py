@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn, Optional
 
-from engine.config import BacktestConfig, DataSpec
+from engine.config import BacktestConfig, DataSpec, parse_floats
 from engine.errors import InputError
 from engine.policy import ExitPolicy, Sizing
 
@@ -27,15 +27,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def _floats(flag: str, text: Optional[str]) -> tuple[float, ...]:
-    if not text:
-        return ()
-    out = []
-    for part in text.split(","):
-        try:
-            out.append(float(part))
-        except ValueError:
-            raise UsageError(f"{flag}: {part.strip()!r} is not a number (expected e.g. 1.5,3)") from None
-    return tuple(out)
+    try:
+        return parse_floats(text or "", flag)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> Parser:

@@ -33,6 +33,19 @@ def parse_date(text: str, what: str) -> datetime:
     return ts.to_pydatetime()
 
 
+def parse_floats(text: str, what: str) -> tuple[float, ...]:
+    """``"1.5, 3"`` -> (1.5, 3.0); InputError naming the field and the bad part."""
+    if not text or not text.strip():
+        return ()
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise InputError(f"{what}: {part.strip()!r} is not a number (expected e.g. 1.5,3)") from None
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class DataSpec:
     kind: str = "sample"

@@ -70,6 +70,8 @@ class Run(SQLModel, table=True):
     period_end: Optional[datetime] = None
     config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # Equity after each bar, downsampled to a few hundred points: enough to redraw the curve.
+    equity_curve: list[float] = Field(default_factory=list, sa_column=Column(JSON))
     parent_run_id: Optional[int] = Field(default=None, foreign_key="run.id")
     created_at: datetime = Field(default_factory=utcnow, index=True)
 

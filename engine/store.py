@@ -7,7 +7,6 @@ finished, so a failed or cancelled run leaves nothing behind.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -19,19 +18,10 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from engine.errors import InputError
 from engine.models import Fill, Run, RunKind, Trade
+from engine.paths import DB_ENV, default_db_url
 from engine.runner import BacktestResult
 
-DB_ENV = "ATB_TUI_DB"
-
-
-def default_db_url() -> str:
-    env = os.environ.get(DB_ENV)
-    if env:
-        return env
-    from platformdirs import user_data_dir
-
-    return f"sqlite:///{Path(user_data_dir('atb-tui')) / 'atb-tui.sqlite'}"
-
+__all__ = ["DB_ENV", "default_db_url", "open_db", "save_backtest", "list_runs", "get_run", "run_trades", "run_fills", "delete_run"]
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
@@ -62,6 +52,17 @@ def open_db(url: Optional[str] = None) -> Engine:
     return engine
 
 
+def downsample(values: Any, points: int = 400) -> list[float]:
+    """Evenly spaced points of a long curve, always keeping the last one."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    if len(arr) <= points:
+        return arr.tolist()
+    idx = np.linspace(0, len(arr) - 1, points).round().astype(np.int64)
+    return arr[idx].tolist()
+
+
 def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKind.BACKTEST) -> int:
     """Store a finished run with its trades and fills in one transaction; returns the run id."""
     index = result.candles.index
@@ -74,7 +75,7 @@ def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKin
     run = Run(
         kind=kind, strategy=cfg.strategy, symbol=result.symbol, timeframe=result.timeframe,
         data_source=result.source, period_start=at(0), period_end=at(len(index) - 1),
-        config=cfg.to_dict(), metrics=result.metrics,
+        config=cfg.to_dict(), metrics=result.metrics, equity_curve=downsample(result.equity),
     )
     try:
         with Session(engine) as session:

@@ -59,7 +59,8 @@ class LoopbackBinance:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     @property
     def url(self) -> str:
@@ -106,9 +107,8 @@ class LoopbackBinance:
             for ts in range(start, stop + 1, HOUR_MS):
                 if len(rows) == limit:
                     break
-                t, o, h, l, c, v = candle_at(ts)
-                rows.append([ts, f"{o:.2f}", f"{h:.2f}", f"{l:.2f}", f"{c:.2f}", f"{v:.4f}", ts + HOUR_MS - 1,
-                             "0", 10, "0", "0", "0"])
+                _, *ohlcv = candle_at(ts)
+                rows.append([ts, *(f"{x:.4f}" for x in ohlcv), ts + HOUR_MS - 1, "0", 10, "0", "0", "0"])
             return 200, rows
         return 404, {"code": -1, "msg": "not found"}
 

@@ -97,7 +97,7 @@ def test_iso_offsets_and_z_are_converted_to_utc(tmp_path):
 @pytest.mark.parametrize("scale", [1, 1000], ids=["epoch-seconds", "epoch-milliseconds"])
 def test_epoch_timestamps_detected_by_magnitude(tmp_path, scale):
     epoch = expected_frame().index.as_unit("s").asi8
-    rows = [f"{t * scale}," + row.split(",", 1)[1] for t, row in zip(epoch, GOOD_ROWS)]
+    rows = [f"{t * scale}," + row.split(",", 1)[1] for t, row in zip(epoch, GOOD_ROWS, strict=True)]
     df = load_candles(write(tmp_path, "p.csv", HEADER + "\n".join(rows)))
     assert_same_candles(df, expected_frame())
 
@@ -294,7 +294,8 @@ def test_folder_is_not_a_file(tmp_path):
 @pytest.mark.parametrize("name", ["prices.txt", "prices.xlsx", "prices"])
 def test_unsupported_extension(tmp_path, name):
     message = load_error(write(tmp_path, name, HEADER))
-    assert "unsupported file type" in message and ".csv" in message and ".parquet" in message
+    assert "unsupported file" in message and ".csv" in message and ".parquet" in message
+    assert ("." + name.split(".")[-1]) in message if "." in name else "without an extension" in message
 
 
 def test_corrupt_parquet(tmp_path):
@@ -394,9 +395,12 @@ def test_validate_accepts_good_frame_unchanged():
     (lambda f: f.drop(columns="close"), "mine: missing column(s) close"),
     (lambda f: f.reset_index(drop=True), "mine: candles need a timestamp index"),
     (lambda f: f.iloc[:0], "mine: no candles"),
-    (lambda f: f.assign(open=["100", "100.5", "x", "100.8"]), "mine row 3 (2024-01-01 02:00:00 UTC): open 'x' is not a number"),
-    (lambda f: f.iloc[[0, 2, 1, 3]], "mine row 3 (2024-01-01 01:00:00 UTC): timestamp 2024-01-01 01:00:00 UTC is earlier"),
-    (lambda f: f.assign(low=[99, 100, 102, 100.7]), "mine row 3 (2024-01-01 02:00:00 UTC): high 101.5 is below low 102"),
+    (lambda f: f.assign(open=["100", "100.5", "x", "100.8"]),
+     "mine row 3 (2024-01-01 02:00:00 UTC): open 'x' is not a number"),
+    (lambda f: f.iloc[[0, 2, 1, 3]],
+     "mine row 3 (2024-01-01 01:00:00 UTC): timestamp 2024-01-01 01:00:00 UTC is earlier"),
+    (lambda f: f.assign(low=[99, 100, 102, 100.7]),
+     "mine row 3 (2024-01-01 02:00:00 UTC): high 101.5 is below low 102"),
 ])
 def test_validate_reports_problems_on_frames(mutate, fragment):
     with pytest.raises(DataError) as info:

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.data import CANDLE_COLUMNS, SAMPLE_SOURCE, sample_candles, synthetic_bars, validate_candles
-from engine.data import make_sample
+from engine.data import CANDLE_COLUMNS, SAMPLE_SOURCE, make_sample, sample_candles, synthetic_bars, validate_candles
 from engine.errors import InputError
 
 

@@ -14,7 +14,7 @@ from engine.errors import InputError
 from engine.policy import ExitPolicy
 from engine.strategies import create_strategy, strategy_names
 from engine.strategies import indicators as ind
-from strategy_data import candles, random_walk, splice_future
+from tests.strategy_data import candles, random_walk, splice_future
 
 # ---------------------------------------------------------------- references
 

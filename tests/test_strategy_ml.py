@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.strategies import create_strategy, ml_basic
-from strategy_data import mean_reverting, random_walk, splice_future
+from tests.strategy_data import mean_reverting, random_walk, splice_future
 
 PARAMS = {"train": 120, "retrain": 40, "threshold": 0.0, "mode": "long_short"}
 

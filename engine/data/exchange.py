@@ -180,7 +180,7 @@ def _merge(frame: pd.DataFrame, rows: list[list[Any]], *, source: str, symbol: s
     values = np.concatenate([frame.to_numpy(dtype=np.float64), new_values])
     order = np.argsort(ms, kind="stable")
     ms, values = ms[order], values[order]
-    keep = np.append(ms[1:] != ms[:-1], True)
+    keep = np.append(ms[1:] != ms[:-1], True) if len(ms) else np.zeros(0, dtype=bool)
     return make_frame(pd.to_datetime(ms[keep], unit="ms", utc=True), values[keep], source=source,
                       symbol=symbol, timeframe=timeframe)
 
@@ -204,6 +204,8 @@ def _fetch_gaps(exchange: _Exchange, market: str, timeframe: str, gaps: list[Int
     everything before it can still be cached.
     """
     limit = exchange.page_limit(market)
+    # The shortest possible gap between two candles: calendar months can be 28 days.
+    spacing = timeframe_ms(timeframe) * (28 if timeframe.endswith("M") else 30) // 30
     for gap_start, gap_end in gaps:
         cursor = gap_start
         while cursor < gap_end:
@@ -218,8 +220,10 @@ def _fetch_gaps(exchange: _Exchange, market: str, timeframe: str, gaps: list[Int
             last = max(int(r[0]) for r in page)
             in_range = [r for r in page if int(r[0]) < gap_end]
             rows += in_range
-            fetched.append((cursor, min(last + 1, gap_end)))
-            cursor = last + 1
+            # Candles are a timeframe apart, so once the next one would start at or past
+            # the end, asking again would only return candles we drop.
+            page_start, cursor = cursor, (gap_end if last + spacing >= gap_end else last + 1)
+            fetched.append((page_start, cursor))
             on_page(len(in_range))
 
 
@@ -240,7 +244,7 @@ def download_candles(exchange_id: str, symbol: str, timeframe: str, since: Any, 
     if max_retries < 1:
         raise InputError(f"max_retries must be at least 1, got {max_retries}")
     exchange_id = (exchange_id or getattr(client, "id", "") or "").strip().lower()
-    symbol = (symbol or "").strip()
+    symbol, timeframe = (symbol or "").strip(), (timeframe or "").strip()
     if not symbol:
         raise InputError("no symbol given (e.g. BTC/USDT)")
     tf_ms = timeframe_ms(timeframe)
@@ -263,7 +267,7 @@ def download_candles(exchange_id: str, symbol: str, timeframe: str, since: Any, 
     cached = read_cache(path, source=label, symbol=symbol, timeframe=timeframe)
     frame = cached.frame if cached else empty_frame(source=label, symbol=symbol, timeframe=timeframe)
     coverage: list[Interval] = list(cached.coverage) if cached else []
-    total = None if timeframe.strip()[-1] in "My" else math.ceil((end - start) / tf_ms)
+    total = None if timeframe[-1] in "My" else math.ceil((end - start) / tf_ms)
     index_ms = frame.index.as_unit("ms").asi8
     done = int(((index_ms >= start) & (index_ms < end)).sum())
 

@@ -38,8 +38,9 @@ def _kind(path: Path) -> str:
         return "csv"
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
-    suffix = "".join(path.suffixes[-2:]) or "(none)"
-    raise DataError(f"{path.name}: unsupported file type {suffix!r} (use .csv, .csv.gz, .parquet or .pq)")
+    suffix = "".join(path.suffixes[-2:])
+    kind = f"file type {suffix!r}" if suffix else "file without an extension"
+    raise DataError(f"{path.name}: unsupported {kind} (use .csv, .csv.gz, .parquet or .pq)")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -112,13 +112,13 @@ def row_problems(ts_ns: np.ndarray, values: dict[str, np.ndarray],
     for name in CANDLE_COLUMNS:
         v = values[name]
         problems += _value_problems(name, raw.get(name), v, not_number.get(name, np.zeros(len(v), dtype=bool)))
-    o, h, l, c = (values[k] for k in PRICE_COLUMNS)
+    op, hi, lo, cl = (values[k] for k in PRICE_COLUMNS)
     problems += [
-        RowProblem(h < l, lambda i: f"high {fmt_number(h[i])} is below low {fmt_number(l[i])}"),
-        RowProblem(h < o, lambda i: f"high {fmt_number(h[i])} is below open {fmt_number(o[i])}"),
-        RowProblem(h < c, lambda i: f"high {fmt_number(h[i])} is below close {fmt_number(c[i])}"),
-        RowProblem(l > o, lambda i: f"low {fmt_number(l[i])} is above open {fmt_number(o[i])}"),
-        RowProblem(l > c, lambda i: f"low {fmt_number(l[i])} is above close {fmt_number(c[i])}"),
+        RowProblem(hi < lo, lambda i: f"high {fmt_number(hi[i])} is below low {fmt_number(lo[i])}"),
+        RowProblem(hi < op, lambda i: f"high {fmt_number(hi[i])} is below open {fmt_number(op[i])}"),
+        RowProblem(hi < cl, lambda i: f"high {fmt_number(hi[i])} is below close {fmt_number(cl[i])}"),
+        RowProblem(lo > op, lambda i: f"low {fmt_number(lo[i])} is above open {fmt_number(op[i])}"),
+        RowProblem(lo > cl, lambda i: f"low {fmt_number(lo[i])} is above close {fmt_number(cl[i])}"),
     ]
     if len(ts_ns) > 1:
         prev, cur = ts_ns[:-1], ts_ns[1:]

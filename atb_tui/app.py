@@ -1,0 +1,82 @@
+"""The atb-tui App: workspaces as modes, global bindings, command palette, back-ends.
+
+:func:`create_app` is the factory: it takes the back-ends (settings, database URL,
+candle loader, clock, broker/feed factories, keyring) so tests pass fakes.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from atb_tui.backends import Backends
+from screens.backtest.workspace import BacktestScreen
+from screens.history import HistoryScreen
+from screens.placeholder import LiveScreen, ReplayScreen
+from screens.services import db_label
+from screens.settings import SettingsScreen
+
+WORKSPACES = {"backtest": "Backtest", "replay": "Replay", "live": "Live", "history": "History"}
+
+
+class AtbApp(App[None]):
+    TITLE = "atb-tui"
+    CSS_PATH = "app.tcss"
+    MODES = {"backtest": BacktestScreen, "replay": ReplayScreen, "live": LiveScreen, "history": HistoryScreen}
+    DEFAULT_MODE = "backtest"
+    BINDINGS = [
+        Binding("f1", "switch_mode('backtest')", "Backtest"),
+        Binding("f2", "switch_mode('replay')", "Replay"),
+        Binding("f3", "switch_mode('live')", "Live"),
+        Binding("f4", "switch_mode('history')", "History"),
+        Binding("f8", "settings", "Settings"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, services: Backends) -> None:
+        super().__init__()
+        self.services = services
+
+    def on_mount(self) -> None:
+        self.theme = self.services.settings.theme
+        self.sub_title = f"db {self.db_label}"
+
+    @property
+    def db_label(self) -> str:
+        return db_label(self.services.db_url)
+
+    def action_settings(self) -> None:
+        def saved(result: Optional[object]) -> None:
+            if result is not None:
+                self.theme = self.services.settings.theme
+                self.notify("Settings saved.")
+
+        self.push_screen(SettingsScreen(self.services.settings), saved)
+
+    def open_in_replay(self, run_id: int) -> None:
+        self.switch_mode("replay")
+        screen = self.screen
+        if isinstance(screen, ReplayScreen):
+            screen.show_run(run_id)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, label in WORKSPACES.items():
+            yield SystemCommand(f"{label} workspace", f"Switch to the {label} workspace", lambda m=mode: self.switch_mode(m))
+        yield SystemCommand("Settings", "Edit exchange, fees, slippage, balance, database and theme", self.action_settings)
+
+
+def create_app(services: Optional[Backends] = None) -> AtbApp:
+    if services is None:
+        from atb_tui.backends import default_backends
+
+        services = default_backends()
+    return AtbApp(services)
+
+
+def run_app() -> int:
+    create_app().run()
+    return 0

@@ -1,0 +1,78 @@
+"""The app's back-ends, gathered in one object the App factory receives.
+
+Production wiring is :func:`default_backends`; tests build :class:`Backends` with a
+fixed clock, fake candle loaders and a temporary database, so nothing touches the
+network or the user's files. Heavy modules are imported on first use to keep the
+first frame fast.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from atb_tui.settings import Settings, load_settings, save_settings
+from engine.paths import default_db_url
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import Engine
+
+    from engine.config import DataSpec
+
+CandleLoader = Callable[..., "pd.DataFrame"]
+
+
+def _load_with_engine(spec: "DataSpec", progress: Any = None, cancel: Optional[threading.Event] = None) -> "pd.DataFrame":
+    from engine.runner import load_data
+
+    return load_data(spec, progress=progress, cancel=cancel)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Backends:
+    settings: Settings = field(default_factory=Settings)
+    db_url: str = ""
+    candle_loader: CandleLoader = _load_with_engine
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], datetime] = _utcnow
+    export_dir: Path = field(default_factory=Path.cwd)
+    settings_path: Optional[Path] = None
+    broker_factory: Optional[Callable[..., Any]] = None  # live sessions (a later workspace)
+    feed_factory: Optional[Callable[..., Any]] = None
+    keyring: Any = None  # API keys live in the OS keyring, never in settings or the database
+    _engine: Optional["Engine"] = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.db_url:
+            self.db_url = self.settings.db_url or default_db_url()
+
+    def load_candles(self, spec: "DataSpec", progress: Any = None, cancel: Optional[threading.Event] = None) -> "pd.DataFrame":
+        return self.candle_loader(spec, progress=progress, cancel=cancel)
+
+    def database(self) -> "Engine":
+        if self._engine is None:
+            from engine.store import open_db
+
+            self._engine = open_db(self.db_url)
+        return self._engine
+
+    def save_settings(self, settings: Settings) -> str:  # type: ignore[override]
+        path = save_settings(settings, self.settings_path)
+        self.settings = settings
+        return str(path)
+
+
+def default_backends() -> Backends:
+    settings = load_settings()
+    return Backends(settings=settings)
+
+

@@ -1,0 +1,119 @@
+"""User settings: a typed dataclass, a TOML file under the user config dir, env overrides.
+
+Precedence: defaults < ``settings.toml`` < ``ATB_TUI_<FIELD>`` environment variables.
+A settings file that does not parse is reported, never silently replaced; saving is
+atomic so a crash cannot leave half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from math import isfinite
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from engine.errors import InputError
+
+ENV_PREFIX = "ATB_TUI_"
+THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "dracula", "tokyo-night", "monokai")
+
+
+def config_dir() -> Path:
+    env = os.environ.get(ENV_PREFIX + "CONFIG_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("atb-tui"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_exchange: str = "binance"
+    fee_pct: float = 0.1
+    slippage_pct: float = 0.05
+    balance: float = 10_000.0
+    db_url: str = ""  # empty: SQLite under the user data dir
+    theme: str = "textual-dark"
+
+    def problems(self) -> dict[str, str]:
+        """Field name -> what is wrong with it; empty when valid."""
+        out: dict[str, str] = {}
+        if not self.default_exchange.strip() or not self.default_exchange.replace("_", "").isalnum():
+            out["default_exchange"] = "an exchange id like binance or kraken"
+        if not (isfinite(self.fee_pct) and 0 <= self.fee_pct < 10):
+            out["fee_pct"] = "a percentage between 0 and 10"
+        if not (isfinite(self.slippage_pct) and 0 <= self.slippage_pct < 10):
+            out["slippage_pct"] = "a percentage between 0 and 10"
+        if not (isfinite(self.balance) and self.balance > 0):
+            out["balance"] = "a positive amount"
+        if self.db_url and "://" not in self.db_url:
+            out["db_url"] = "a database URL like sqlite:///path/runs.sqlite, or empty for the default"
+        if self.theme not in THEMES:
+            out["theme"] = "one of " + ", ".join(THEMES)
+        return out
+
+    def validated(self) -> "Settings":
+        problems = self.problems()
+        if problems:
+            name, what = next(iter(problems.items()))
+            raise InputError(f"setting {name} must be {what}")
+        return self
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str) -> "Settings":
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            if key not in known:
+                raise InputError(f"{where}: unknown setting {key!r}")
+            kind = type(getattr(cls(), key))
+            try:
+                values[key] = kind(raw)
+            except (TypeError, ValueError):
+                raise InputError(f"{where}: setting {key} must be a {kind.__name__}, got {raw!r}") from None
+        return cls(**values)
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.toml"
+
+
+def load_settings(path: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None) -> Settings:
+    path = path or settings_path()
+    environ = os.environ if environ is None else environ
+    base = Settings()
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not valid TOML ({exc})") from None
+        base = Settings.from_mapping(data, str(path))
+    overrides = {
+        f.name: environ[ENV_PREFIX + f.name.upper()]
+        for f in fields(Settings)
+        if ENV_PREFIX + f.name.upper() in environ
+    }
+    if overrides:
+        base = Settings.from_mapping({**asdict(base), **overrides}, "environment")
+    return base.validated()
+
+
+def save_settings(settings: Settings, path: Optional[Path] = None) -> Path:
+    import tomli_w
+
+    settings.validated()
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            tomli_w.dump(asdict(settings), fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,1 @@
+"""The Backtest workspace: configure, run (cancellable, with progress), study, export."""

@@ -1,0 +1,52 @@
+"""Domain events of a backtest run, posted by its workers to the workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from engine.config import BacktestConfig
+    from engine.runner import BacktestResult
+
+
+@dataclass
+class DownloadProgress(Message):
+    candles: int
+    expected: Optional[int]
+
+
+@dataclass
+class DownloadFinished(Message):
+    config: "BacktestConfig"
+    candles: "pd.DataFrame"
+
+
+@dataclass
+class BacktestProgress(Message):
+    bars_done: int
+    bars_total: int
+    elapsed: float
+
+
+@dataclass
+class BacktestFinished(Message):
+    result: "BacktestResult"
+    run_id: Optional[int]
+    elapsed: float
+
+
+@dataclass
+class RunFailed(Message):
+    """A run or a download stopped on an error the user can act on."""
+
+    message: str
+
+
+@dataclass
+class RunCancelled(Message):
+    pass

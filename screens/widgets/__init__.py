@@ -1,0 +1,1 @@
+"""Reusable widgets: metrics panel, equity/drawdown chart, sortable trades table."""
