@@ -24,7 +24,7 @@ import pandas as pd
 
 from engine.costs import CostModel
 from engine.errors import DataError, InputError
-from engine.models import ExitReason, Side
+from engine.enums import ExitReason, Side
 from engine.partials import PartialOperationsManager, PartialExitAction
 from engine.policy import ExitPolicy, Sizing
 from engine.records import FillRecord, OpenPosition, TradeRecord

@@ -1,4 +1,4 @@
-"""Persistent data model: Run, Position, Fill and Trade tables plus the domain enums.
+"""Persistent data model: Run, Position, Fill and Trade tables (enums in :mod:`engine.enums`).
 
 Rows are validated and normalised here and nothing else: business rules live in the
 cost calculator, the managers and the tracker. The backtest hot loop works on the
@@ -8,51 +8,15 @@ stored; a live session persists every change through the same mapping.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from engine.enums import ExitReason, FillKind, RunKind, Side
 
-class Side(str, enum.Enum):
-    LONG = "long"
-    SHORT = "short"
-
-    @property
-    def sign(self) -> int:
-        return 1 if self is Side.LONG else -1
-
-    @property
-    def opposite(self) -> "Side":
-        return Side.SHORT if self is Side.LONG else Side.LONG
-
-
-class RunKind(str, enum.Enum):
-    BACKTEST = "backtest"
-    REPLAY = "replay"
-    PAPER = "paper"
-    LIVE = "live"
-
-
-class FillKind(str, enum.Enum):
-    ENTRY = "entry"
-    SCALE_IN = "scale_in"
-    PARTIAL_EXIT = "partial_exit"
-    EXIT = "exit"
-
-
-class ExitReason(str, enum.Enum):
-    SIGNAL = "signal"
-    REVERSAL = "reversal"
-    STOP_LOSS = "stop_loss"
-    TRAILING_STOP = "trailing_stop"
-    TAKE_PROFIT = "take_profit"
-    PARTIAL_TARGET = "partial_target"
-    TIME_EXIT = "time_exit"
-    END_OF_DATA = "end_of_data"
-    MANUAL = "manual"
+__all__ = ["ExitReason", "FillKind", "RunKind", "Side", "Run", "Position", "Fill", "Trade", "utcnow"]
 
 
 def utcnow() -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from engine.models import ExitReason, FillKind, Side
+from engine.enums import ExitReason, FillKind, Side
 from engine.policy import ExitPolicy
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from engine.errors import InputError
-from engine.models import ExitReason, Side
+from engine.enums import ExitReason, Side
 from engine.policy import ExitPolicy, Sizing
 from engine.records import OpenPosition
 

@@ -16,7 +16,7 @@ from typing import NamedTuple, Optional
 
 from engine.costs import CostModel
 from engine.errors import InputError
-from engine.models import ExitReason, FillKind, Side
+from engine.enums import ExitReason, FillKind, Side
 from engine.policy import ExitPolicy
 from engine.records import FillRecord, OpenPosition, TradeRecord
 from engine.risk import stop_and_target

@@ -16,8 +16,11 @@ class EmptyWorkspace(Screen):
         yield Header()
         with Middle():
             with Center():
-                yield Static(self.MESSAGE, classes="empty-state", id="empty-state")
+                yield Static(self.message(), classes="empty-state", id="empty-state")
         yield Footer()
+
+    def message(self) -> str:
+        return self.MESSAGE
 
     def on_mount(self) -> None:
         self.sub_title = self.WORKSPACE
@@ -36,9 +39,13 @@ class ReplayScreen(EmptyWorkspace):
         super().__init__()
         self.run_id: int | None = None
 
+    def message(self) -> str:
+        return self.MESSAGE + (f"\n\nSelected: run #{self.run_id}" if self.run_id is not None else "")
+
     def show_run(self, run_id: int) -> None:
         self.run_id = run_id
-        self.query_one("#empty-state", Static).update(self.MESSAGE + f"\n\nSelected: run #{run_id}")
+        if self.is_mounted:
+            self.query_one("#empty-state", Static).update(self.message())
 
 
 class LiveScreen(EmptyWorkspace):

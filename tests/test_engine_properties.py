@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from engine.backtest import Backtest, BacktestSettings
 from engine.costs import CostModel
-from engine.models import FillKind, Side
+from engine.enums import FillKind, Side
 from engine.policy import ExitPolicy, Sizing
 from engine.tracker import PositionTracker
 from tests.helpers import Scripted, candles

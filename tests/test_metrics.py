@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from engine.metrics import METRIC_SPECS, MetricSpec, compute_metrics, drawdown_pct, format_metric
-from engine.models import ExitReason, Side
+from engine.enums import ExitReason, Side
 from engine.records import TradeRecord
 
 DAY = np.timedelta64(86400, "s")

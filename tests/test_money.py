@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.models import ExitReason, FillKind, Side
+from engine.enums import ExitReason, FillKind, Side
 from tests.helpers import Backtest, Scripted, candles, run, settings, stepped
 
 approx = lambda x: pytest.approx(x, rel=1e-12, abs=1e-9)  # noqa: E731

@@ -1,0 +1,127 @@
+"""Two stored runs' metrics side by side, with the difference B − A for every number.
+
+One row per entry of the engine's METRIC_SPECS, grouped as the results panel groups
+them, so the comparison can never list a metric the engine does not compute. The
+difference is not coloured: whether more is better depends on the metric (fees,
+volatility), and a wrong colour would mislead more than no colour.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any, Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from engine.metrics import METRIC_SPECS, format_metric
+from engine.models import Run
+from engine.store import get_run
+
+
+def params_text(config: dict[str, Any]) -> str:
+    params = config.get("params") or {}
+    if not params:
+        return "default parameters"
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def run_heading(run: Run) -> str:
+    """One line naming a run: id, strategy with parameters, market."""
+    market = " ".join(p for p in (run.symbol, run.timeframe) if p) or run.data_source or "unknown data"
+    return f"run #{run.id} {run.strategy} ({params_text(run.config or {})}) on {market}"
+
+
+def _run_card(letter: str, run: Run) -> Text:
+    period = "—"
+    if run.period_start is not None and run.period_end is not None:
+        period = f"{run.period_start:%Y-%m-%d}..{run.period_end:%Y-%m-%d}"
+    created = run.created_at
+    if created.tzinfo is not None:
+        created = created.astimezone(timezone.utc)
+    return Text.assemble(
+        (f"{letter}  run #{run.id}  {run.strategy}\n", "bold"),
+        f"   {params_text(run.config or {})}\n",
+        f"   {' '.join(p for p in (run.symbol, run.timeframe) if p) or '—'}   {period}\n",
+        (f"   {run.data_source}\n", "dim"),
+        (f"   saved {created:%Y-%m-%d %H:%M} UTC", "dim"),
+    )
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def difference(a: Any, b: Any, fmt: str) -> str:
+    """B − A in the metric's own unit; percentages differ in percentage points."""
+    if fmt == "text":
+        return ""
+    x, y = _number(a), _number(b)
+    if x is None or y is None:
+        return "—"
+    d = y - x
+    sign = "+" if d > 0 else ""
+    if fmt == "pct":
+        return f"{sign}{d:.2f} pp"
+    return sign + format_metric(d, fmt)
+
+
+class CompareScreen(Screen):
+    CSS_PATH = "compare.tcss"
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self, run_a: int, run_b: int) -> None:
+        super().__init__()
+        self.run_ids = (run_a, run_b)
+        # metric key -> (A text, B text, difference text): what the table shows, for tests and copy.
+        self.values: dict[str, tuple[str, str, str]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="compare-cards"):
+            yield Static("", id="compare-a", classes="run-card")
+            yield Static("", id="compare-b", classes="run-card")
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        a_id, b_id = self.run_ids
+        self.sub_title = f"History › compare #{a_id} and #{b_id}"
+        database = self.app.services.database()
+        run_a, run_b = get_run(database, a_id), get_run(database, b_id)
+        if run_a is None or run_b is None:
+            gone = a_id if run_a is None else b_id
+            self.query_one("#compare-a", Static).update(f"Run #{gone} is no longer in the database.")
+            return
+        self.query_one("#compare-a", Static).update(_run_card("A", run_a))
+        self.query_one("#compare-b", Static).update(_run_card("B", run_b))
+        self._fill(run_a, run_b)
+        self.query_one(DataTable).focus()
+
+    def _fill(self, run_a: Run, run_b: Run) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Metric", key="metric")
+        table.add_column(Text(f"A  #{run_a.id}", justify="right"), key="a")
+        table.add_column(Text(f"B  #{run_b.id}", justify="right"), key="b")
+        table.add_column(Text("B − A", justify="right"), key="diff")
+        ma, mb = run_a.metrics or {}, run_b.metrics or {}
+        group = None
+        for spec in METRIC_SPECS:
+            if spec.group != group:
+                group = spec.group
+                table.add_row(Text(group, style="bold"), "", "", "", key=f"group:{group}")
+            a, b = ma.get(spec.key), mb.get(spec.key)
+            cells = (format_metric(a, spec.fmt), format_metric(b, spec.fmt), difference(a, b, spec.fmt))
+            self.values[spec.key] = cells
+            table.add_row(
+                Text("  " + spec.label), *(Text(c, justify="right") for c in cells), key=spec.key,
+            )
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
