@@ -12,6 +12,7 @@ from typing import Any, Optional
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -83,7 +84,10 @@ class HistoryScreen(Screen):
         yield Header()
         yield Static("", id="history-status")
         yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Static(EMPTY_MESSAGE, id="history-empty")
+        with Middle(id="history-empty"):
+            with Center():
+                # .empty-state is the app-wide look of an empty workspace.
+                yield Static(EMPTY_MESSAGE, id="history-empty-text", classes="empty-state")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -113,6 +117,7 @@ class HistoryScreen(Screen):
             table.move_cursor(row=self.order.index(keep), animate=False)
         empty = not self.order
         table.display = not empty
+        table.disabled = empty  # else the screen's auto-focus picks the hidden table and "Open" shows
         self.query_one("#history-empty").display = empty
         self._show_status()
         self.refresh_bindings()

@@ -43,7 +43,8 @@ class RunDetailScreen(Screen):
             return
         missing.display = False
         results.show(self.view)
-        self.query_one(TradesTable).focus()
+        # Keys go to the trades, but the view stays at the top where the title and metrics are.
+        self.query_one(TradesTable).focus(scroll_visible=False)
 
     def action_back(self) -> None:
         self.app.pop_screen()

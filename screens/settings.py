@@ -181,7 +181,7 @@ class SettingsScreen(ModalScreen[Optional[object]]):
             err = self.query_one(f"#err-{name}", Static)
             err.update(self.problems.get(name, ""))
             err.display = name in self.problems
-        self.query_one("#settings-problem", Static).update("")
+        self.query_one("#settings-problem", Static).display = False
         self.query_one("#save", Button).disabled = bool(self.problems)
 
     def action_save(self) -> None:
@@ -192,7 +192,9 @@ class SettingsScreen(ModalScreen[Optional[object]]):
         try:
             self.app.services.save_settings(new)
         except (InputError, OSError) as exc:
-            self.query_one("#settings-problem", Static).update(f"Not saved: {exc}")
+            problem = self.query_one("#settings-problem", Static)
+            problem.update(f"Not saved: {exc}")
+            problem.display = True
             return
         self.dismiss(new)
 

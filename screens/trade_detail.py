@@ -13,6 +13,7 @@ from screens.run_view import FillRow, TradeRow
 
 
 class TradeDetailScreen(ModalScreen[None]):
+    CSS_PATH = "trade_detail.tcss"
     BINDINGS = [Binding("escape", "dismiss_detail", "Close")]
 
     def __init__(self, trade: TradeRow, fills: list[FillRow]) -> None:

@@ -115,7 +115,7 @@ async def test_empty_history_says_so(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         history = await open_history(pilot)
         empty = history.query_one("#history-empty")
-        assert empty.display and EMPTY_MESSAGE in str(empty.render())
+        assert empty.display and EMPTY_MESSAGE in str(history.query_one("#history-empty-text").render())
         assert not history.query_one("#runs").display
         await pilot.press("d", "c")  # nothing to act on: no dialog, no crash
         assert pilot.app.screen is history

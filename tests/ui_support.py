@@ -22,13 +22,15 @@ def ticking_clock(step: float = 0.25) -> Callable[[], float]:
     return lambda: next(counter) * step
 
 
-def make_app(tmp_path: Path, loader: Optional[Callable[..., Any]] = None, db_name: str = "runs.sqlite") -> AtbApp:
+def make_app(tmp_path: Path, loader: Optional[Callable[..., Any]] = None, db_name: str = "runs.sqlite",
+             db_url: Optional[str] = None) -> AtbApp:
+    """``db_url`` relative to a chdir'd tmp_path keeps the header's database label stable."""
     kw: dict[str, Any] = {}
     if loader is not None:
         kw["candle_loader"] = loader
     return create_app(
         Backends(
-            settings=Settings(), db_url=f"sqlite:///{tmp_path / db_name}", clock=ticking_clock(),
+            settings=Settings(), db_url=db_url or f"sqlite:///{tmp_path / db_name}", clock=ticking_clock(),
             now=lambda: FIXED_NOW, export_dir=tmp_path, settings_path=tmp_path / "settings.toml", **kw,
         )
     )

@@ -84,6 +84,16 @@ DATA = (
 DATA_SOURCES = (("Embedded sample (synthetic)", "sample"), ("CSV / Parquet file", "file"), ("Exchange download", "exchange"))
 
 
+def build_policy(values: dict[str, Any]) -> ExitPolicy:
+    return ExitPolicy(
+        stop_loss_pct=values["stop_loss"], take_profit_pct=values["take_profit"],
+        trailing_activation_pct=values["trailing_activation"], trailing_distance_pct=values["trailing_distance"],
+        exit_targets=values["partial_targets"], exit_sizes=values["partial_sizes"],
+        scale_in_thresholds=values["scale_in_thresholds"], scale_in_sizes=values["scale_in_sizes"],
+        max_scale_ins=values["max_scale_ins"], max_holding_bars=values["max_holding_bars"] or None,
+    )
+
+
 def build_config(strategy: str, params: dict[str, str], source: str, values: dict[str, Any]) -> BacktestConfig:
     """Assemble a config from parsed field values; InputError on cross-field problems."""
     if source == "file":
@@ -95,13 +105,7 @@ def build_config(strategy: str, params: dict[str, str], source: str, values: dic
         )
     else:
         data = DataSpec()
-    policy = ExitPolicy(
-        stop_loss_pct=values["stop_loss"], take_profit_pct=values["take_profit"],
-        trailing_activation_pct=values["trailing_activation"], trailing_distance_pct=values["trailing_distance"],
-        exit_targets=values["partial_targets"], exit_sizes=values["partial_sizes"],
-        scale_in_thresholds=values["scale_in_thresholds"], scale_in_sizes=values["scale_in_sizes"],
-        max_scale_ins=values["max_scale_ins"], max_holding_bars=values["max_holding_bars"] or None,
-    )
+    policy = build_policy(values)
     return BacktestConfig(
         strategy=strategy, params=params, data=data, balance=values["balance"], fee_pct=values["fee"],
         slippage_pct=values["slippage"], sizing=Sizing(fraction=values["size_fraction"]), policy=policy,

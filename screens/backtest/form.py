@@ -17,7 +17,7 @@ from textual.widgets import Input, Label, Select, Static
 from engine.config import BacktestConfig
 from engine.errors import InputError
 from engine.strategies import strategy_class, strategy_names
-from screens.backtest.fields import ACCOUNT, DATA, DATA_SOURCES, EXITS, FieldSpec, build_config
+from screens.backtest.fields import ACCOUNT, DATA, DATA_SOURCES, EXITS, FieldSpec, build_config, build_policy
 
 
 def _row(spec: FieldSpec, value: Optional[str] = None, prefix: str = "f-") -> Horizontal:
@@ -60,7 +60,6 @@ class BacktestForm(VerticalScroll):
         yield Label("Exits and scaling", classes="section")
         for spec in EXITS:
             yield _row(spec, self.defaults.get(spec.key))
-        yield Static("", id="problems", classes="problems")
 
     def on_mount(self) -> None:
         self._show_params("sma_cross")
@@ -133,15 +132,24 @@ class BacktestForm(VerticalScroll):
 
     def revalidate(self) -> dict[str, str]:
         values, params, problems = self._collect()
+        # Cross-field checks run per group, so one bad field does not hide another group's problem.
+        checks = {
+            "strategy": (not any(k.startswith("param ") for k in problems),
+                         lambda: strategy_class(self.strategy)(**params)),
+            "exits": (not any(spec.key in problems for spec in EXITS), lambda: build_policy(values)),
+        }
+        for name, (ready, check) in checks.items():
+            if ready:
+                try:
+                    check()
+                except InputError as exc:
+                    problems[name] = str(exc)
         if not problems:
             try:
-                config = build_config(self.strategy, params, self.source, values)
-                strategy_class(config.strategy)(**config.params)
+                build_config(self.strategy, params, self.source, values)
             except InputError as exc:
                 problems["form"] = str(exc)
         self.problems = problems
-        text = "\n".join(f"• {msg}" for msg in problems.values())
-        self.query_one("#problems", Static).update(text)
         self.post_message(self.Validity(dict(problems)))
         return problems
 

@@ -28,7 +28,7 @@ def _is_cancellation(exc: BaseException) -> bool:
 
 
 def download_job(services: Services, config, post: Post, cancel: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    last = [0.0]
+    last = [float("-inf")]  # the first report always goes out
 
     def progress(done: int, expected: Optional[int]) -> None:
         now = services.clock()

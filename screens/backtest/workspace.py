@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Label, ProgressBar
+from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
 
 from screens.backtest.form import BacktestForm
 from screens.backtest.jobs import backtest_job, download_job
@@ -50,6 +50,7 @@ class BacktestScreen(Screen):
         with Horizontal():
             with Vertical(id="left"):
                 yield BacktestForm(defaults=defaults, id="form")
+                yield Static("", id="problems")
                 with Horizontal(id="run-buttons"):
                     yield Button("Run", id="run", variant="success", disabled=True)
                     yield Button("Cancel", id="cancel", variant="error", disabled=True)
@@ -79,6 +80,9 @@ class BacktestScreen(Screen):
 
     def on_backtest_form_validity(self, event: BacktestForm.Validity) -> None:
         self.query_one("#run", Button).disabled = self.running or not event.valid
+        problems = self.query_one("#problems", Static)
+        problems.update("\n".join(f"• {msg}" for msg in event.problems.values()))
+        problems.display = not event.valid
 
     # ------------------------------------------------------------------ run / cancel
     def action_run(self) -> None:
@@ -125,6 +129,7 @@ class BacktestScreen(Screen):
         self.query_one("#run", Button).disabled = running or bool(form.problems)
         if running:
             bar = self.query_one("#progress", ProgressBar)
+            bar.display = True
             bar.update(total=None, progress=0)
 
     def _status(self, text: str) -> None:

@@ -1,0 +1,97 @@
+"""Snapshots of the Backtest workspace: fixed size, fixed clock, fake data sources."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from screens.backtest.form import BacktestForm
+from screens.trade_detail import TradeDetailScreen
+from screens.widgets.trades_table import TradesTable
+from tests.ui_support import HeldDataSource, make_app
+
+SIZE = (160, 50)
+
+
+@pytest.fixture
+def app_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+
+    def build(**kw):
+        return make_app(tmp_path, db_url="sqlite:///runs.sqlite", **kw)
+
+    return build
+
+
+async def _until(pilot, condition, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        assert loop.time() < end, "condition not reached"
+        await pilot.pause(0.02)
+
+
+async def _finished_run(pilot) -> None:
+    form = pilot.app.screen.query_one(BacktestForm)
+    for key, value in {"trailing_activation": "2", "trailing_distance": "1", "partial_targets": "2,4",
+                       "partial_sizes": "0.3,0.3"}.items():
+        form.set_value(key, value)
+    await pilot.pause()
+    await pilot.click("#run")
+    await pilot.app.workers.wait_for_complete()
+    await _until(pilot, lambda: pilot.app.screen.result is not None)
+    await pilot.pause()
+
+
+def test_empty_backtest_form(snap_compare, app_in) -> None:
+    assert snap_compare(app_in(), terminal_size=SIZE)
+
+
+def test_form_with_validation_errors(snap_compare, app_in) -> None:
+    async def type_bad_values(pilot) -> None:
+        form = pilot.app.screen.query_one(BacktestForm)
+        form.set_value("fee", "0.1x")
+        form.set_value("p-fast", "50")
+        form.set_value("partial_targets", "2,4")
+        form.set_value("partial_sizes", "0.8,0.8")
+        await pilot.pause()
+
+    assert snap_compare(app_in(), terminal_size=SIZE, run_before=type_bad_values)
+
+
+def test_run_in_progress(snap_compare, app_in) -> None:
+    source = HeldDataSource()
+
+    async def start_download(pilot) -> None:
+        pilot.app.screen.query_one("#source").value = "exchange"
+        pilot.app.screen.query_one(BacktestForm).set_value("since", "2024-01-01")
+        await pilot.pause()
+        await pilot.click("#run")
+        await _until(pilot, source.waiting.is_set)
+        await _until(pilot, lambda: "500" in str(pilot.app.screen.query_one("#status").render()))
+        await pilot.pause()
+
+    try:
+        assert snap_compare(app_in(loader=source), terminal_size=SIZE, run_before=start_download)
+    finally:
+        source.release.set()
+
+
+def test_results_of_a_finished_run(snap_compare, app_in) -> None:
+    assert snap_compare(app_in(), terminal_size=SIZE, run_before=_finished_run)
+
+
+def test_trade_detail(snap_compare, app_in) -> None:
+    async def open_trade(pilot) -> None:
+        await _finished_run(pilot)
+        table = pilot.app.screen.query_one(TradesTable)
+        table.sort_by("pnl", reverse=True)
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(pilot.app.screen, TradeDetailScreen))
+        await pilot.pause()
+
+    assert snap_compare(app_in(), terminal_size=SIZE, run_before=open_trade)
