@@ -12,8 +12,6 @@ from datetime import datetime, timezone
 from math import isfinite
 from typing import Any
 
-import pandas as pd
-
 from engine.costs import CostModel
 from engine.errors import InputError
 from engine.policy import ExitPolicy, Sizing
@@ -23,6 +21,8 @@ DATA_KINDS = ("sample", "file", "exchange")
 
 def parse_date(text: str, what: str) -> datetime:
     """ISO date or datetime text -> aware UTC datetime; InputError naming the field."""
+    import pandas as pd  # lazily: the TUI's form imports this module before its first frame
+
     try:
         ts = pd.Timestamp(text.strip())
     except (ValueError, TypeError):

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
-import pandas as pd
 
 from engine.records import TradeRecord
 
@@ -85,6 +84,8 @@ def _as_utc_ns(times: Any) -> np.ndarray:
     """Timestamps as naive ``datetime64[ns]`` in UTC (accepts numpy or pandas, any unit/tz)."""
     if isinstance(times, np.ndarray) and times.dtype.kind == "M":
         return times.astype("datetime64[ns]")
+    import pandas as pd  # lazily: the TUI draws drawdowns before anything needs pandas
+
     idx = pd.DatetimeIndex(times)
     if idx.tz is not None:
         idx = idx.tz_convert("UTC").tz_localize(None)
@@ -92,6 +93,8 @@ def _as_utc_ns(times: Any) -> np.ndarray:
 
 
 def _iso_utc(t: np.datetime64) -> str:
+    import pandas as pd
+
     return pd.Timestamp(t).tz_localize("UTC").isoformat()
 
 

@@ -10,12 +10,14 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.errors import InputError
 from engine.metrics import format_metric
 from engine.models import Run
 from engine.store import delete_run, list_runs
@@ -105,7 +107,12 @@ class HistoryScreen(Screen):
 
     def reload(self) -> None:
         keep = self.highlighted_id()
-        runs = _newest_first(list_runs(self.app.services.database()))
+        try:
+            runs = _newest_first(list_runs(self.app.services.database()))
+        except (InputError, SQLAlchemyError) as exc:
+            # An unreachable server must not take the whole app down; the last list stays.
+            self.notify(f"Cannot read runs: {exc}", title="History", severity="error")
+            return
         self.runs = {r.id: r for r in runs if r.id is not None}
         self.order = list(self.runs)
         self.marked = [i for i in self.marked if i in self.runs]

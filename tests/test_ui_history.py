@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 from textual.widgets import Button, DataTable, Input
 
 from atb_tui.app import create_app

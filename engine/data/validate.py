@@ -5,6 +5,9 @@ exchange, cache) passes through here. The checks are vectorised masks, one per
 problem; the reported problem is the earliest offending row (ties go to the check
 listed first), so fixing a file top to bottom works. Messages read
 ``<source> <where>: <problem>``, e.g. ``prices.csv line 17: high 99.5 is below low 100.2``.
+
+Masks are built lazily, one at a time, and dropped as soon as they are scanned: a
+million-row file then needs about one boolean mask of scratch memory, not thirty.
 """
 
 from __future__ import annotations
@@ -22,10 +25,19 @@ NAT = np.iinfo(np.int64).min
 
 
 class RowProblem(NamedTuple):
-    """Rows with one kind of problem, and how to describe it for one row position."""
+    """Rows with one kind of problem, and how to describe it for one row position.
 
-    mask: np.ndarray
+    ``mask`` is a boolean array, or a function returning one: it is then computed
+    only when the problem is checked, so masks never all exist at once.
+    """
+
+    mask: np.ndarray | Callable[[], np.ndarray]
     describe: Callable[[int], str]
+
+
+def no_rows(n: int) -> np.ndarray:
+    """An all-False mask of ``n`` rows that takes no memory (read-only)."""
+    return np.broadcast_to(np.False_, (n,))
 
 
 def fmt_number(value: float) -> str:
@@ -45,11 +57,14 @@ def first_problem(problems: Iterable[RowProblem]) -> tuple[int, str] | None:
     best_pos: int | None = None
     best: RowProblem | None = None
     for problem in problems:
+        mask = problem.mask() if callable(problem.mask) else problem.mask
         # Only rows before the best so far can win, which keeps the scan short once
         # an early problem is known.
-        mask = problem.mask if best_pos is None else problem.mask[:best_pos]
+        if best_pos is not None:
+            mask = mask[:best_pos]
         if mask.size and mask.any():
             best_pos, best = int(mask.argmax()), problem
+        del mask
     if best is None or best_pos is None:
         return None
     return best_pos, best.describe(best_pos)
@@ -66,13 +81,14 @@ def as_float(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float64 values, and a mask of entries that are present but not numbers.
 
     Non-numbers become NaN, so later checks see them as missing; the mask lets the
-    caller report them as what they are.
+    caller report them as what they are. float64 input comes back as a (read-only)
+    view, not a copy.
     """
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    series = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
     if pd.api.types.is_bool_dtype(series.dtype):
         return np.full(len(series), np.nan), np.ones(len(series), dtype=bool)
     if pd.api.types.is_numeric_dtype(series.dtype):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(series), dtype=bool)
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), no_rows(len(series))
     numbers = pd.to_numeric(series, errors="coerce")
     present = series.notna().to_numpy()
     if pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
@@ -88,13 +104,13 @@ def _value_problems(name: str, raw: pd.Series | None, values: np.ndarray, not_nu
     if raw is not None and not_number.any():
         problems.append(RowProblem(not_number, lambda i: f"{name} {str(raw.iloc[i]).strip()!r} is not a number"))
     problems += [
-        RowProblem(np.isnan(values), lambda i: f"{name} is missing (empty or NaN)"),
-        RowProblem(np.isinf(values), lambda i: f"{name} {values[i]} is not a finite number"),
+        RowProblem(lambda: np.isnan(values), lambda i: f"{name} is missing (empty or NaN)"),
+        RowProblem(lambda: np.isinf(values), lambda i: f"{name} {values[i]} is not a finite number"),
     ]
     if name in PRICE_COLUMNS:
-        problems.append(RowProblem(values <= 0, lambda i: f"{name} {fmt_number(values[i])} is not positive"))
+        problems.append(RowProblem(lambda: values <= 0, lambda i: f"{name} {fmt_number(values[i])} is not positive"))
     else:
-        problems.append(RowProblem(values < 0, lambda i: f"{name} {fmt_number(values[i])} is negative"))
+        problems.append(RowProblem(lambda: values < 0, lambda i: f"{name} {fmt_number(values[i])} is negative"))
     return problems
 
 
@@ -108,30 +124,40 @@ def row_problems(ts_ns: np.ndarray, values: dict[str, np.ndarray],
     """
     raw = raw or {}
     not_number = not_number or {}
-    problems: list[RowProblem] = [RowProblem(ts_ns == NAT, lambda i: "timestamp is missing")]
+    problems: list[RowProblem] = [RowProblem(lambda: ts_ns == NAT, lambda i: "timestamp is missing")]
     for name in CANDLE_COLUMNS:
         v = values[name]
-        problems += _value_problems(name, raw.get(name), v, not_number.get(name, np.zeros(len(v), dtype=bool)))
+        problems += _value_problems(name, raw.get(name), v, not_number.get(name, no_rows(len(v))))
     op, hi, lo, cl = (values[k] for k in PRICE_COLUMNS)
     problems += [
-        RowProblem(hi < lo, lambda i: f"high {fmt_number(hi[i])} is below low {fmt_number(lo[i])}"),
-        RowProblem(hi < op, lambda i: f"high {fmt_number(hi[i])} is below open {fmt_number(op[i])}"),
-        RowProblem(hi < cl, lambda i: f"high {fmt_number(hi[i])} is below close {fmt_number(cl[i])}"),
-        RowProblem(lo > op, lambda i: f"low {fmt_number(lo[i])} is above open {fmt_number(op[i])}"),
-        RowProblem(lo > cl, lambda i: f"low {fmt_number(lo[i])} is above close {fmt_number(cl[i])}"),
+        RowProblem(lambda: hi < lo, lambda i: f"high {fmt_number(hi[i])} is below low {fmt_number(lo[i])}"),
+        RowProblem(lambda: hi < op, lambda i: f"high {fmt_number(hi[i])} is below open {fmt_number(op[i])}"),
+        RowProblem(lambda: hi < cl, lambda i: f"high {fmt_number(hi[i])} is below close {fmt_number(cl[i])}"),
+        RowProblem(lambda: lo > op, lambda i: f"low {fmt_number(lo[i])} is above open {fmt_number(op[i])}"),
+        RowProblem(lambda: lo > cl, lambda i: f"low {fmt_number(lo[i])} is above close {fmt_number(cl[i])}"),
     ]
     if len(ts_ns) > 1:
-        prev, cur = ts_ns[:-1], ts_ns[1:]
-        both = (prev != NAT) & (cur != NAT)
-        # Masks are shifted by one so position i means "row i compared with row i-1".
-        back = np.concatenate([[False], both & (cur < prev)])
-        dup = np.concatenate([[False], both & (cur == prev)])
         problems += [
-            RowProblem(back, lambda i: f"timestamp {fmt_time(ts_ns[i])} is earlier than the one before it "
-                                       f"({fmt_time(ts_ns[i - 1])}); candles must be in time order"),
-            RowProblem(dup, lambda i: f"duplicate timestamp {fmt_time(ts_ns[i])} (same as the row before)"),
+            RowProblem(lambda: _step_mask(ts_ns, np.less),
+                       lambda i: f"timestamp {fmt_time(ts_ns[i])} is earlier than the one before it "
+                                 f"({fmt_time(ts_ns[i - 1])}); candles must be in time order"),
+            RowProblem(lambda: _step_mask(ts_ns, np.equal),
+                       lambda i: f"duplicate timestamp {fmt_time(ts_ns[i])} (same as the row before)"),
         ]
     return problems
+
+
+def _step_mask(ts_ns: np.ndarray, compare: np.ufunc) -> np.ndarray:
+    """Rows whose timestamp ``compare``s true against the row before (both present).
+
+    Shifted by one so position i means "row i compared with row i-1".
+    """
+    mask = np.zeros(len(ts_ns), dtype=bool)
+    prev, cur = ts_ns[:-1], ts_ns[1:]
+    compare(cur, prev, out=mask[1:])
+    if ts_ns.min() == NAT:  # NAT is the smallest int64, so this is "any timestamp missing"
+        mask[1:] &= (prev != NAT) & (cur != NAT)
+    return mask
 
 
 def _default_locate(ts_ns: np.ndarray) -> Callable[[int], str]:

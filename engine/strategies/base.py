@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Optional
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from engine.errors import InputError
 from engine.policy import ExitPolicy
@@ -74,7 +76,7 @@ def mode_param() -> Param:
     )
 
 
-def price_arrays(candles: pd.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
+def price_arrays(candles: "pd.DataFrame", *columns: str) -> tuple[np.ndarray, ...]:
     """The named candle columns as float64 arrays; a missing column is the user's data problem."""
     missing = [c for c in columns if c not in candles.columns]
     if missing:
@@ -121,7 +123,7 @@ class Strategy(ABC):
         return 0
 
     @abstractmethod
-    def signals(self, candles: pd.DataFrame) -> np.ndarray:
+    def signals(self, candles: "pd.DataFrame") -> np.ndarray:
         """Direction to hold after each bar's close (int8 array of -1/0/+1), no look-ahead."""
 
     def decide(self, i: int, direction: int, policy: ExitPolicy) -> Decision:

@@ -10,7 +10,6 @@ tests of the strategies rely on that.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def _as_float(values: np.ndarray) -> np.ndarray:
@@ -19,7 +18,7 @@ def _as_float(values: np.ndarray) -> np.ndarray:
 
 def sma(values: np.ndarray, period: int) -> np.ndarray:
     """Simple moving average of the last ``period`` values."""
-    return pd.Series(_as_float(values)).rolling(period, min_periods=period).mean().to_numpy()
+    return _series(_as_float(values)).rolling(period, min_periods=period).mean().to_numpy()
 
 
 def _seeded_smoothing(values: np.ndarray, period: int, alpha: float, first: int = 0) -> np.ndarray:
@@ -37,7 +36,7 @@ def _seeded_smoothing(values: np.ndarray, period: int, alpha: float, first: int 
         seeded[seed_at + 1 :] = values[seed_at + 1 :]
     # adjust=False is the recursive form y = (1 - alpha) * y_prev + alpha * x; it starts
     # at the first non-NaN value, which is the seed.
-    return pd.Series(seeded).ewm(alpha=alpha, adjust=False).mean().to_numpy()
+    return _series(seeded).ewm(alpha=alpha, adjust=False).mean().to_numpy()
 
 
 def ema(values: np.ndarray, period: int) -> np.ndarray:
@@ -78,7 +77,7 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14) 
 
 def rolling_std(values: np.ndarray, period: int) -> np.ndarray:
     """Sample standard deviation of the last ``period`` values."""
-    return pd.Series(_as_float(values)).rolling(period, min_periods=period).std().to_numpy()
+    return _series(_as_float(values)).rolling(period, min_periods=period).std().to_numpy()
 
 
 def prior_highest(high: np.ndarray, period: int) -> np.ndarray:
@@ -87,13 +86,13 @@ def prior_highest(high: np.ndarray, period: int) -> np.ndarray:
     A breakout compares the current close with a channel it did not help draw;
     including the current bar would make ``close > highest`` impossible.
     """
-    rolled = pd.Series(_as_float(high)).rolling(period, min_periods=period).max().to_numpy()
+    rolled = _series(_as_float(high)).rolling(period, min_periods=period).max().to_numpy()
     return np.concatenate(([np.nan], rolled[:-1])) if len(rolled) else rolled
 
 
 def prior_lowest(low: np.ndarray, period: int) -> np.ndarray:
     """Lowest low of the ``period`` bars BEFORE each bar (the bar itself excluded)."""
-    rolled = pd.Series(_as_float(low)).rolling(period, min_periods=period).min().to_numpy()
+    rolled = _series(_as_float(low)).rolling(period, min_periods=period).min().to_numpy()
     return np.concatenate(([np.nan], rolled[:-1])) if len(rolled) else rolled
 
 
@@ -161,3 +160,10 @@ __all__ = [
     "latch",
     "hold_direction",
 ]
+
+
+def _series(values: np.ndarray):  # type: ignore[no-untyped-def]
+    """A pandas Series, imported on first use so listing strategies stays light."""
+    import pandas as pd
+
+    return pd.Series(values)

@@ -9,10 +9,14 @@ Plain numpy (Newton/IRLS with an L2 penalty), deterministic, no dependencies.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from engine.strategies import register
 from engine.strategies.base import Param, Strategy, mode_param, price_arrays
