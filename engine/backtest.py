@@ -206,7 +206,7 @@ class Backtest:
             if pending.decision.direction != 0 and self.position is None:
                 self._open(j, o, pending.decision)
             self._record_segment(j)
-        elif pos is not None and pos.policy.max_holding_bars is not None and j >= pos.entry_bar + pos.policy.max_holding_bars:
+        elif pos is not None and pos.policy.max_holding_bars is not None and j >= time_exit_bar(pos):  # type: ignore[operator]
             self._close(j, self.open.item(j), ExitReason.TIME_EXIT, True)
             self._record_segment(j)
 
@@ -335,7 +335,7 @@ class Backtest:
                     end = min(nxt + 1, last, stop_at)
                     policy = pos.policy
                     if policy.max_holding_bars is not None:
-                        end = min(end, pos.entry_bar + policy.max_holding_bars)
+                        end = min(end, time_exit_bar(pos))  # type: ignore[type-var]
                     key = (pos.trade_no, pos.partial_exits_done, pos.scale_ins_done, pos.stop_loss, pos.take_profit)
                     if key != trig_key:
                         trig_key = key

@@ -9,7 +9,7 @@ volatility), and a wrong colour would mislead more than no colour.
 from __future__ import annotations
 
 from datetime import timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,8 +19,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.metrics import METRIC_SPECS, format_metric
-from engine.models import Run
-from engine.store import get_run
+
+if TYPE_CHECKING:
+    from engine.models import Run
 
 
 def params_text(config: dict[str, Any]) -> str:
@@ -93,6 +94,8 @@ class CompareScreen(Screen):
     def on_mount(self) -> None:
         a_id, b_id = self.run_ids
         self.sub_title = f"History › compare #{a_id} and #{b_id}"
+        from engine.store import get_run
+
         database = self.app.services.database()
         run_a, run_b = get_run(database, a_id), get_run(database, b_id)
         if run_a is None or run_b is None:

@@ -7,10 +7,9 @@ just finished in the Backtest workspace is listed without a manual reload.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle
@@ -19,11 +18,12 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.errors import InputError
 from engine.metrics import format_metric
-from engine.models import Run
-from engine.store import delete_run, list_runs
 from screens.compare import CompareScreen, run_heading
 from screens.confirm import ConfirmScreen
 from screens.run_detail import RunDetailScreen
+
+if TYPE_CHECKING:
+    from engine.models import Run
 
 EMPTY_MESSAGE = "No runs yet — run a backtest (F1)"
 MARKS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -106,6 +106,11 @@ class HistoryScreen(Screen):
     # --- loading ----------------------------------------------------------------
 
     def reload(self) -> None:
+        # The ORM loads on first use, after the first frame: startup stays fast.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from engine.store import list_runs
+
         keep = self.highlighted_id()
         try:
             runs = _newest_first(list_runs(self.app.services.database()))
@@ -209,6 +214,8 @@ class HistoryScreen(Screen):
         run = self.runs[run_id]
 
         def answered(yes: Optional[bool]) -> None:
+            from engine.store import delete_run
+
             if not yes:
                 return
             if delete_run(self.app.services.database(), run_id):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from importlib import resources
 
 import numpy as np
@@ -115,13 +114,10 @@ def test_make_sample_writes_a_loadable_file(tmp_path):
 # -- synthetic_bars ------------------------------------------------------------------
 
 
-def test_synthetic_bars_million_in_well_under_a_second():
-    synthetic_bars(1_000)  # warm-up: first use pays for imports
-    started = time.perf_counter()
+def test_synthetic_bars_million_are_canonical_and_valid():
+    # Its speed is a `make bench` figure, not a timed test: CI machines are noisy.
     df = synthetic_bars(1_000_000)
-    elapsed = time.perf_counter() - started
     assert len(df) == 1_000_000
-    assert elapsed < 1.0, f"took {elapsed:.2f}s"
     assert_canonical(df)
     validate_candles(df)
     assert df.attrs["timeframe"] == "1m"

@@ -3,7 +3,6 @@ when there is one while finding none in noise."""
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -129,8 +128,9 @@ def test_broken_prices_stay_flat():
     assert sig[400] == 0 and (sig[:390] != 0).any()
 
 
-def test_hourly_sample_is_fast():
+def test_two_years_of_hourly_bars_get_a_signal_per_bar():
+    # Speed is a `make bench` concern; here only the shape and the trading after warm-up.
     frame = random_walk(17_500, seed=0)
-    start = time.perf_counter()
-    create_strategy("ml_basic").signals(frame)
-    assert time.perf_counter() - start < 2.0
+    sig = create_strategy("ml_basic").signals(frame)
+    assert sig.shape == (17_500,) and set(np.unique(sig)) <= {-1, 0, 1}
+    assert (sig[1100:] != 0).any()

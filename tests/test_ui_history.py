@@ -7,8 +7,6 @@ database (state), not only against pixels.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import tomllib
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -36,16 +34,6 @@ from screens.widgets.trades_table import TradesTable
 
 FIXED_NOW = datetime(2025, 3, 14, 9, 26, tzinfo=timezone.utc)
 SIZE = (120, 40)
-
-
-def sync(flow):
-    """Run an async Pilot flow as a plain test: the venv has no pytest async plugin."""
-
-    @functools.wraps(flow)
-    def test(*args, **kwargs):
-        return asyncio.run(flow(*args, **kwargs))
-
-    return test
 
 
 @lru_cache(maxsize=None)
@@ -90,7 +78,6 @@ async def open_history(pilot) -> HistoryScreen:
     return screen
 
 
-@sync
 async def test_history_lists_runs_newest_first(seeded) -> None:
     app, (sma_id, rsi_id) = seeded
     async with app.run_test(size=SIZE) as pilot:
@@ -109,7 +96,6 @@ async def test_history_lists_runs_newest_first(seeded) -> None:
         assert not history.query_one("#history-empty").display
 
 
-@sync
 async def test_empty_history_says_so(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -121,7 +107,6 @@ async def test_empty_history_says_so(tmp_path: Path) -> None:
         assert pilot.app.screen is history
 
 
-@sync
 async def test_a_run_saved_elsewhere_appears_when_history_is_shown_again(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -134,7 +119,6 @@ async def test_a_run_saved_elsewhere_appears_when_history_is_shown_again(tmp_pat
         assert len(history.order) == 1 and history.query_one("#runs").display
 
 
-@sync
 async def test_enter_opens_the_run_with_its_trades(seeded) -> None:
     app, (sma_id, rsi_id) = seeded
     async with app.run_test(size=SIZE) as pilot:
@@ -153,7 +137,6 @@ async def test_enter_opens_the_run_with_its_trades(seeded) -> None:
         assert pilot.app.screen is history
 
 
-@sync
 async def test_compare_two_marked_runs(seeded) -> None:
     app, (sma_id, rsi_id) = seeded
     async with app.run_test(size=SIZE) as pilot:
@@ -181,7 +164,6 @@ async def test_compare_two_marked_runs(seeded) -> None:
         assert pilot.app.screen is history and history.marked == [rsi_id, sma_id]
 
 
-@sync
 async def test_delete_asks_first_and_no_keeps_the_run(seeded) -> None:
     app, (sma_id, rsi_id) = seeded
     async with app.run_test(size=SIZE) as pilot:
@@ -200,7 +182,6 @@ async def test_delete_asks_first_and_no_keeps_the_run(seeded) -> None:
         assert len(list_runs(app.services.database())) == 2
 
 
-@sync
 async def test_delete_after_confirmation(seeded) -> None:
     app, (sma_id, rsi_id) = seeded
     async with app.run_test(size=SIZE) as pilot:
@@ -219,7 +200,6 @@ async def test_delete_after_confirmation(seeded) -> None:
         assert history.query_one("#runs", DataTable).row_count == 1
 
 
-@sync
 async def test_settings_reject_a_bad_fee_and_save_a_good_one(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     path = tmp_path / "settings.toml"
@@ -257,7 +237,6 @@ async def test_settings_reject_a_bad_fee_and_save_a_good_one(tmp_path: Path) -> 
     assert app.services.settings.fee_pct == 0.075
 
 
-@sync
 async def test_settings_cancel_writes_nothing_and_hides_a_db_password(tmp_path: Path) -> None:
     url = "postgresql://trader:s3cret@db.example/atb"
     app = make_app(tmp_path, db_url=url)

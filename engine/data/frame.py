@@ -60,11 +60,14 @@ def infer_timeframe(data: pd.DataFrame | pd.DatetimeIndex) -> str:
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return ""
     ns = index.as_unit("ns").asi8
-    diffs = np.diff(ns[ns != np.iinfo(np.int64).min])
-    diffs = diffs[diffs > 0]
+    if index.hasnans:
+        ns = ns[ns != np.iinfo(np.int64).min]
+    diffs = np.diff(ns)  # a fresh array: filtered and sorted in place below
+    if not (diffs > 0).all():
+        diffs = diffs[diffs > 0]
     if diffs.size == 0:
         return ""
-    median_ns = int(np.median(diffs))
+    median_ns = int(np.median(diffs, overwrite_input=True))
     if median_ns % 1_000_000_000:
         return ""
     seconds = median_ns // 1_000_000_000
@@ -89,12 +92,33 @@ def make_frame(index, columns: Mapping[str, np.ndarray] | np.ndarray, *, source:
     CANDLE_COLUMNS order. ``timeframe=None`` infers it from the index. No checks:
     callers validate with :func:`engine.data.validate.validate_candles`.
     """
+    n = len(index)
+    # Written straight into pandas' own (columns, rows) layout: no stacking, no second copy.
+    block = np.empty((len(CANDLE_COLUMNS), n), dtype=np.float64)
     if isinstance(columns, Mapping):
-        values = np.column_stack([np.asarray(columns[c], dtype=np.float64) for c in CANDLE_COLUMNS]) \
-            if len(index) else np.empty((0, len(CANDLE_COLUMNS)))
+        for row, name in zip(block, CANDLE_COLUMNS) if n else ():
+            values = np.asarray(columns[name], dtype=np.float64)
+            if values.shape != (n,):
+                raise ValueError(f"column {name} has shape {values.shape}, the index has {n} rows")
+            row[:] = values
     else:
         values = np.asarray(columns, dtype=np.float64).reshape(-1, len(CANDLE_COLUMNS))
-    frame = pd.DataFrame(values, index=utc_index(index), columns=list(CANDLE_COLUMNS))
+        if len(values) != n:
+            raise ValueError(f"{len(values)} rows of values for an index of {n} rows")
+        block.T[:] = values
+    return frame_from_block(index, block, source=source, symbol=symbol, timeframe=timeframe)
+
+
+def frame_from_block(index, block: np.ndarray, *, source: str, symbol: str = "",
+                     timeframe: str | None = None) -> pd.DataFrame:
+    """A canonical candle frame that uses ``block`` as its storage, without a copy.
+
+    ``block`` is a float64 ``(5, n)`` array whose rows are the five columns in
+    CANDLE_COLUMNS order (pandas' own layout for a frame of one dtype), so each
+    column is a contiguous row and ``frame[name].to_numpy()`` is free. The frame
+    owns ``block`` from here on: callers must not keep writing to it.
+    """
+    frame = pd.DataFrame(block.T, index=utc_index(index), columns=list(CANDLE_COLUMNS), copy=False)
     frame.columns.name = None
     frame.attrs.update(source=source, symbol=symbol,
                        timeframe=infer_timeframe(frame) if timeframe is None else timeframe)

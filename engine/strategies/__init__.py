@@ -16,6 +16,7 @@ def register(cls: type[Strategy]) -> type[Strategy]:
 
 
 def _load_builtins() -> None:
+    # Importing a module registers its strategy.
     from engine.strategies import breakout, ml_basic, rsi_reversion, sma_cross  # noqa: F401
 
 

@@ -37,7 +37,8 @@ NEWTON_TOL = 1e-8
 
 def _lag(values: np.ndarray, bars: int) -> np.ndarray:
     out = np.full(len(values), np.nan)
-    out[bars:] = values[: len(values) - bars]
+    if bars < len(values):  # a series shorter than the lag has no lagged values at all
+        out[bars:] = values[: len(values) - bars]
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -144,7 +143,7 @@ def main() -> int:
     start = startup_seconds()
     if start is not None:
         print(f"TUI startup to first painted frame: {start:.3f} s (median)")
-    print(f"\ntargets: >= 10x backtesting.py, >= 1,000,000 bars/s with trailing+partials, < 400 MB peak")
+    print("\ntargets: >= 10x backtesting.py, >= 1,000,000 bars/s with trailing+partials, < 400 MB peak")
     return 0
 
 
