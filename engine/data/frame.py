@@ -59,7 +59,7 @@ def infer_timeframe(data: pd.DataFrame | pd.DatetimeIndex) -> str:
     index = data.index if isinstance(data, pd.DataFrame) else data
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return ""
-    ns = index.as_unit("ns").asi8
+    ns = (index if index.unit == "ns" else index.as_unit("ns")).asi8
     if index.hasnans:
         ns = ns[ns != np.iinfo(np.int64).min]
     diffs = np.diff(ns)  # a fresh array: filtered and sorted in place below
@@ -81,7 +81,16 @@ def utc_index(values) -> pd.DatetimeIndex:
     """A ``datetime64[ns, UTC]`` index named ``timestamp``; naive input is taken as UTC."""
     index = pd.DatetimeIndex(values)
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    return index.as_unit("ns").rename("timestamp")
+    if index.unit != "ns":  # as_unit copies even when the unit is already right
+        index = index.as_unit("ns")
+    return index.rename("timestamp")
+
+
+def index_from_ns(ns: np.ndarray) -> pd.DatetimeIndex:
+    """The canonical index over int64 UTC nanoseconds, using ``ns`` as its storage
+    (no copy: the caller hands the array over and must not change it afterwards)."""
+    naive = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]"), copy=False)
+    return naive.view("datetime64[ns, UTC]").rename("timestamp")
 
 
 def make_frame(index, columns: Mapping[str, np.ndarray] | np.ndarray, *, source: str,

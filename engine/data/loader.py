@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.data.frame import CANDLE_COLUMNS, PRICE_COLUMNS, frame_from_block
+from engine.data.frame import CANDLE_COLUMNS, PRICE_COLUMNS, frame_from_block, index_from_ns
 from engine.data.timestamps import iso_to_ns, parse_timestamps, scaled_to_ns
 from engine.data.validate import as_float, first_problem, raise_first, row_problems
 from engine.errors import DataError
@@ -168,7 +168,7 @@ def _to_frame(raw: pd.DataFrame, name: str, source: str, locate: Callable[[int],
         raws[column] = series
     problems = problems + row_problems(ts_ns, dict(zip(CANDLE_COLUMNS, block)), raws, not_number)
     raise_first(problems, name, locate)
-    return frame_from_block(ts_ns.view("datetime64[ns]"), block, source=source)
+    return frame_from_block(index_from_ns(ts_ns), block, source=source)
 
 
 # -- the column-wise path -------------------------------------------------------------
@@ -213,7 +213,7 @@ def _column_labels(labels: list) -> tuple[object, dict[str, object]] | None:
 def _finish(ts_ns: np.ndarray, block: np.ndarray, name: str, source: str,
             locate: Callable[[int], str]) -> pd.DataFrame:
     raise_first(row_problems(ts_ns, dict(zip(CANDLE_COLUMNS, block))), name, locate)
-    return frame_from_block(ts_ns.view("datetime64[ns]"), block, source=source)
+    return frame_from_block(index_from_ns(ts_ns), block, source=source)
 
 
 def _epochs(numbers: np.ndarray) -> np.ndarray | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
@@ -20,13 +20,12 @@ from engine.strategies import strategy_class, strategy_names
 from screens.backtest.fields import ACCOUNT, DATA, DATA_SOURCES, EXITS, FieldSpec, build_config, build_policy
 
 
-def _row(spec: FieldSpec, value: Optional[str] = None, prefix: str = "f-") -> Horizontal:
-    return Horizontal(
-        Label(spec.label, classes="field-label"),
-        Input(value if value is not None else spec.default, placeholder=spec.placeholder, id=prefix + spec.key,
-              classes="field-input"),
-        classes="field-row",
-    )
+def _row(spec: FieldSpec, value: Optional[str] = None, prefix: str = "f-") -> Input:
+    """A field is one Input whose border title is its label: half the widgets of label + input rows."""
+    box = Input(value if value is not None else spec.default, placeholder=spec.placeholder, id=prefix + spec.key,
+                classes="field-input")
+    box.border_title = spec.label
+    return box
 
 
 class BacktestForm(VerticalScroll):
@@ -42,6 +41,8 @@ class BacktestForm(VerticalScroll):
         super().__init__(**kw)
         self.defaults = defaults or {}
         self.problems: dict[str, str] = {}
+        self._revalidate_pending = False
+        self._params_for: Optional[str] = None
 
     def compose(self) -> ComposeResult:
         names = strategy_names()
@@ -61,38 +62,43 @@ class BacktestForm(VerticalScroll):
         for spec in EXITS:
             yield _row(spec, self.defaults.get(spec.key))
 
-    def on_mount(self) -> None:
-        self._show_params("sma_cross")
+    async def on_mount(self) -> None:
+        await self._show_params("sma_cross")
         self._show_source("sample")
 
     # ------------------------------------------------------------------ dynamic parts
-    def _show_params(self, name: str) -> None:
+    async def _show_params(self, name: str) -> None:
+        if name == self._params_for:
+            return
+        self._params_for = name
         cls = strategy_class(name)
         box = self.query_one("#params", Vertical)
-        box.remove_children()
-        rows = [
-            _row(FieldSpec(p.name, p.name, str(p.default), p.help), prefix="p-")
-            for p in cls.params
-        ]
-        box.mount_all(rows)
+        await box.remove_children()
+        await box.mount_all([_row(FieldSpec(p.name, p.name, str(p.default), p.help), prefix="p-") for p in cls.params])
         self.query_one("#strategy-help", Static).update(cls.description)
-        self.call_after_refresh(self.revalidate)
+        self.revalidate()
 
     def _show_source(self, source: str) -> None:
         wanted = {"sample": (), "file": ("path",), "exchange": ("exchange", "symbol", "timeframe", "since", "until")}[source]
         for spec in DATA:
-            row = self.query_one(f"#f-{spec.key}", Input).parent
-            assert row is not None
-            row.display = spec.key in wanted
+            self._field(spec.key).display = spec.key in wanted
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    async def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "strategy":
-            self._show_params(str(event.value))
+            await self._show_params(str(event.value))
         elif event.select.id == "source":
             self._show_source(str(event.value))
             self.revalidate()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        # Every keystroke (and every field's first value on mount) lands here: validate
+        # once per refresh, not once per message.
+        if not self._revalidate_pending:
+            self._revalidate_pending = True
+            self.call_after_refresh(self._deferred_revalidate)
+
+    def _deferred_revalidate(self) -> None:
+        self._revalidate_pending = False
         self.revalidate()
 
     # ------------------------------------------------------------------ validation
@@ -104,11 +110,17 @@ class BacktestForm(VerticalScroll):
     def source(self) -> str:
         return str(self.query_one("#source", Select).value)
 
+    def _field(self, key: str) -> Input:
+        cache = self.__dict__.setdefault("_inputs", {})
+        if key not in cache:
+            cache[key] = self.query_one(f"#f-{key}", Input)
+        return cache[key]
+
     def _collect(self) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
         values: dict[str, Any] = {}
         problems: dict[str, str] = {}
         for spec in (*ACCOUNT, *EXITS, *DATA):
-            box = self.query_one(f"#f-{spec.key}", Input)
+            box = self._field(spec.key)
             try:
                 values[spec.key] = spec.parse(box.value, spec.label)
                 box.remove_class("-invalid")
@@ -117,8 +129,9 @@ class BacktestForm(VerticalScroll):
                 box.add_class("-invalid")
         params: dict[str, str] = {}
         cls = strategy_class(self.strategy)
+        boxes = {box.id: box for box in self.query_one("#params").query(Input)}
         for p in cls.params:
-            box = self.query(f"#p-{p.name}").first(Input) if self.query(f"#p-{p.name}") else None
+            box = boxes.get(f"p-{p.name}")
             if box is None:
                 continue
             try:
