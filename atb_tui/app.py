@@ -49,6 +49,9 @@ class AtbApp(App[None]):
         return db_label(self.services.db_url)
 
     def action_settings(self) -> None:
+        if isinstance(self.screen, SettingsScreen):
+            return
+
         def saved(result: Optional[object]) -> None:
             if result is not None:
                 self.theme = self.services.settings.theme
