@@ -1,0 +1,61 @@
+"""The backtest workspace's worker jobs, driven directly: cancel mid-engine, no network."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from atb_tui.backends import Backends
+from atb_tui.settings import Settings
+from engine.config import BacktestConfig, DataSpec
+from engine.data import sample_candles
+from engine.errors import ExchangeError
+from engine.store import list_runs, open_db
+from screens.backtest.jobs import backtest_job, download_job
+from screens.backtest.messages import BacktestFinished, BacktestProgress, RunCancelled, RunFailed
+from tests.ui_support import ticking_clock
+
+
+def _services(tmp_path: Path, loader=None) -> Backends:
+    kw = {"candle_loader": loader} if loader else {}
+    return Backends(settings=Settings(), db_url=f"sqlite:///{tmp_path / 'jobs.sqlite'}", clock=ticking_clock(), **kw)
+
+
+def test_cancel_in_the_middle_of_the_engine_run_stores_nothing(tmp_path: Path) -> None:
+    services = _services(tmp_path)
+    cancel = threading.Event()
+    posted: list[object] = []
+
+    def post(message: object) -> None:
+        posted.append(message)
+        if isinstance(message, BacktestProgress) and 0 < message.bars_done < message.bars_total:
+            cancel.set()  # the trader presses Escape while bars are being processed
+
+    backtest_job(services, BacktestConfig(), sample_candles(), post, cancel)
+    progress = [m for m in posted if isinstance(m, BacktestProgress)]
+    assert progress and progress[0].bars_done < progress[0].bars_total
+    assert isinstance(posted[-1], RunCancelled)
+    assert not any(isinstance(m, BacktestFinished) for m in posted)
+    assert list_runs(open_db(services.db_url)) == []
+
+
+def test_a_finished_job_stores_exactly_one_run(tmp_path: Path) -> None:
+    services = _services(tmp_path)
+    posted: list[object] = []
+    backtest_job(services, BacktestConfig(), sample_candles(), posted.append, threading.Event())
+    done = posted[-1]
+    assert isinstance(done, BacktestFinished)
+    assert [r.id for r in list_runs(open_db(services.db_url))] == [done.run_id]
+
+
+def test_no_network_is_said_plainly(tmp_path: Path) -> None:
+    def unreachable(spec, progress=None, cancel=None):
+        raise ExchangeError("cannot reach binance (network error after 5 attempts): connection refused")
+
+    posted: list[object] = []
+    config = BacktestConfig(data=DataSpec(kind="exchange", exchange="binance", symbol="BTC/USDT", timeframe="1h",
+                                          since="2024-01-01"))
+    download_job(_services(tmp_path, unreachable), config, posted.append, threading.Event())
+    assert len(posted) == 1 and isinstance(posted[0], RunFailed)
+    assert posted[0].message.startswith("cannot reach binance")
+    assert not (tmp_path / "jobs.sqlite").exists()
