@@ -177,8 +177,9 @@ def _to_frame(raw: pd.DataFrame, name: str, source: str, locate: Callable[[int],
 # exactly as the whole-table path would (prices, order, duplicates: messages built
 # from the same numbers), or returns None to hand the file to the whole-table path.
 
-_CHUNK_ROWS = 1 << 16
+_CHUNK_ROWS = 1 << 15  # rows per CSV chunk or Parquet batch (larger ones cost memory, not speed)
 _NUMERIC_KINDS = "iuf"
+_NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
 def _timestamp_label(by_key: dict[str, object], labels: list) -> object | None:
@@ -285,18 +286,22 @@ def _parquet_timestamps(pf, field: str, n: int) -> np.ndarray | None:
             position += len(column)
         if position != n:
             return None
-        ns, out_of_range = scaled_to_ns(raw, {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[kind.unit])
+        ns, out_of_range = scaled_to_ns(raw, _NS_PER_UNIT[kind.unit])
         return None if out_of_range.any() else ns
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return iso_to_ns(pf.read(columns=[field], use_threads=False).column(0))
     numbers = np.empty(n, dtype=np.float64)
     return _epochs(numbers) if _parquet_column(pf, field, numbers) else None
+
+
 def _load_parquet(path: Path, name: str, source: str) -> pd.DataFrame | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        # Unbuffered reads and no threads, one column and one batch at a time: Arrow
-        # then holds a batch of one column, never the whole table (pd.read_parquet
-        # holds the table and the frame, plus the reader's buffers, at its peak).
+        # Streamed reads (a 1 MB buffer, no pre-buffering), no threads, one column and
+        # one batch at a time: Arrow holds a batch of one column, never the table
+        # (pd.read_parquet holds the whole table and the frame built from it at once).
         pf = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
     except (OSError, ValueError, NotImplementedError, pa.ArrowException):
         return None
@@ -378,12 +383,14 @@ def _load_csv(path: Path, name: str, source: str) -> pd.DataFrame | None:
         capacity = _csv_capacity(path)
         reader = pd.read_csv(path, sep=sep, skip_blank_lines=False, skipinitialspace=True,
                              encoding="utf-8-sig", chunksize=_CHUNK_ROWS)
-    except Exception:  # noqa: BLE001 - the whole-table path reads the file again and words the error
+    except Exception:  # any trouble: the whole-table path reads the file again and words the error
         return None
     rows = _Rows(capacity)
     blank: list[np.ndarray] = []  # positions of blank lines among the rows after the header
     chosen = None
     kind = ""
+    epoch_kinds: set[str] = set()
+    inexact = False
     seen = 0
     with reader:
         while True:
@@ -391,18 +398,25 @@ def _load_csv(path: Path, name: str, source: str) -> pd.DataFrame | None:
                 chunk = next(reader)
             except StopIteration:
                 break
-            except Exception:  # noqa: BLE001 - as above
+            except Exception:  # as above
                 return None
             if chosen is None:
                 chosen = _column_labels(list(chunk.columns))
                 if chosen is None:
                     return None
                 timestamp, found = chosen
+                extra = len(chunk.columns) > len({timestamp, *found.values()})
             first, seen = seen, seen + len(chunk)
             stamps = chunk[timestamp]
             if stamps.hasnans:
                 # Blank lines are rows of NaN: dropped, their positions kept for line numbers.
+                # Whether a line is blank depends on every column as pandas reads the whole
+                # file, and an extra column read whole can differ from its chunks (integers
+                # past int64 turn its empty cells into "" text), so with extra columns blank
+                # lines are left to the whole-table path.
                 empty = chunk.isna().all(axis=1).to_numpy()
+                if empty.any() and extra:
+                    return None
                 if empty.any():
                     blank.append(first + np.flatnonzero(empty))
                     chunk = chunk.loc[~empty]
@@ -414,13 +428,19 @@ def _load_csv(path: Path, name: str, source: str) -> pd.DataFrame | None:
             if isinstance(stamps.dtype, pd.StringDtype):
                 chunk_kind, values = "text", iso_to_ns(stamps)
             elif stamps.dtype.kind in "if":
-                chunk_kind, values = "epoch", stamps.to_numpy(dtype=np.float64)
+                chunk_kind, values = "epoch", stamps.to_numpy()
+                epoch_kinds.add(values.dtype.kind)
+                inexact = inexact or _csv_numbers(stamps) is None
+                if inexact and len(epoch_kinds) > 1:
+                    # Integers past 2**53 in some chunks and decimals in others: read as one
+                    # float column they may round differently than chunk by chunk.
+                    return None
             else:
                 return None
             if values is None or kind not in ("", chunk_kind):
                 return None
             kind = chunk_kind
-            rows.make_room(len(chunk), values.dtype)
+            rows.make_room(len(chunk), np.dtype(np.float64) if kind == "epoch" else values.dtype)
             at, end = rows.size, rows.size + len(chunk)
             rows.stamps[at:end] = values
             for column, row in zip(CANDLE_COLUMNS, rows.block):

@@ -25,10 +25,13 @@ _EXPECTED = "expected ISO 8601 like 2024-01-31 13:00, or epoch seconds or millis
 
 
 def _epoch_unit(numbers: np.ndarray) -> str:
-    finite = np.abs(numbers)  # a fresh array, so the median can sort it in place
-    finite = finite[np.isfinite(finite)] if not np.isfinite(finite).all() else finite
-    magnitude = float(np.median(finite, overwrite_input=True)) if finite.size else 0.0
+    magnitudes = np.abs(numbers)  # a fresh array, so the median may sort it in place
+    finite = np.isfinite(magnitudes)
+    if not finite.all():
+        magnitudes = magnitudes[finite]
     del finite
+    magnitude = float(np.median(magnitudes, overwrite_input=True)) if magnitudes.size else 0.0
+    del magnitudes
     for unit, upper in (("s", 1e11), ("ms", 1e14), ("us", 1e17)):
         if magnitude < upper:
             return unit
