@@ -89,10 +89,13 @@ class Backtest:
         signals = np.asarray(strategy.signals(candles))
         if signals.shape != (self.n,):
             raise InputError(f"strategy {strategy.name!r} returned {signals.shape} signals for {self.n} bars")
-        signals = np.nan_to_num(signals.astype(np.float64), nan=0.0)
-        if not np.isin(signals, (-1.0, 0.0, 1.0)).all():
+        if signals.dtype.kind == "f":
+            signals = np.where(np.isnan(signals), 0.0, signals)
+            if not (signals == np.round(signals)).all():
+                raise InputError(f"strategy {strategy.name!r} returned directions other than -1, 0, +1")
+        if signals.size and (signals.min() < -1 or signals.max() > 1):
             raise InputError(f"strategy {strategy.name!r} returned directions other than -1, 0, +1")
-        self.signals = signals.astype(np.int8)
+        self.signals = signals.astype(np.int8, copy=False)
         prev = np.concatenate(([0], self.signals[:-1]))
         self.changes = np.flatnonzero(self.signals != prev)
         self._is_change = np.zeros(self.n, dtype=bool)
@@ -138,11 +141,12 @@ class Backtest:
         if self._seg_bar and done:
             starts = np.asarray(self._seg_bar, dtype=np.int64)
             lengths = np.diff(np.append(starts, done))
-            bal = np.repeat(np.asarray(self._seg_balance), lengths)
-            qty = np.repeat(np.asarray(self._seg_qty), lengths)
-            avg = np.repeat(np.asarray(self._seg_avg), lengths)
-            first = starts[0]
-            eq[first:] = bal + qty * (self.close[first:done] - avg)
+            first = int(starts[0])
+            # In place, one bar-sized temporary at a time: a million bars stay a few MB.
+            tail = eq[first:]
+            np.subtract(self.close[first:done], np.repeat(np.asarray(self._seg_avg), lengths), out=tail)
+            tail *= np.repeat(np.asarray(self._seg_qty), lengths)
+            tail += np.repeat(np.asarray(self._seg_balance), lengths)
         if self._final_equity is not None:
             eq[-1] = self._final_equity
         return eq

@@ -61,14 +61,18 @@ def drawdown_pct(equity: np.ndarray, *, initial: Optional[float] = None) -> np.n
         raise ValueError(f"equity must be one-dimensional, got shape {eq.shape}")
     if eq.size == 0:
         return np.empty(0, dtype=np.float64)
+    # In place, so a million-bar curve costs two bar-sized arrays, not a dozen.
     peak = np.maximum.accumulate(eq)
     if initial is not None:
-        peak = np.maximum(peak, float(initial))
-    dd = np.zeros_like(eq)
-    below = eq < peak
-    pos = below & (peak > 0)
-    dd[pos] = (eq[pos] - peak[pos]) / peak[pos] * 100.0
-    dd[below & ~pos] = -100.0
+        np.maximum(peak, float(initial), out=peak)
+    dd = np.subtract(eq, peak)
+    positive = peak > 0
+    with np.errstate(all="ignore"):
+        np.divide(dd, peak, out=dd, where=positive)
+    dd *= 100.0
+    if not positive.all():
+        bust = ~positive
+        dd[bust] = np.where(eq[bust] < peak[bust], -100.0, 0.0)
     return dd
 
 
@@ -87,9 +91,10 @@ def _as_utc_ns(times: Any) -> np.ndarray:
     import pandas as pd  # lazily: the TUI draws drawdowns before anything needs pandas
 
     idx = pd.DatetimeIndex(times)
-    if idx.tz is not None:
-        idx = idx.tz_convert("UTC").tz_localize(None)
-    return idx.as_unit("ns").to_numpy()
+    if idx.unit != "ns":
+        idx = idx.as_unit("ns")
+    # asi8 is UTC epoch nanoseconds for naive and aware indexes alike: a view, not a copy.
+    return idx.asi8.view("datetime64[ns]")
 
 
 def _iso_utc(t: np.datetime64) -> str:
@@ -140,7 +145,7 @@ def compute_metrics(
         # --- time base ---------------------------------------------------------
         bar_seconds: Optional[float] = None
         if n_bars >= 2:
-            med = float(np.median(np.diff(ts).astype(np.int64))) / 1e9
+            med = float(np.median(np.diff(ts).view(np.int64), overwrite_input=True)) / 1e9
             if med > 0:
                 bar_seconds = med
         ppy = YEAR_SECONDS / bar_seconds if bar_seconds else None
@@ -163,10 +168,11 @@ def compute_metrics(
                     except OverflowError:
                         cagr = None
 
-        prev = np.empty_like(eq)
-        prev[0] = initial
-        prev[1:] = eq[:-1]
-        rets = (eq - prev) / prev  # inf/NaN where prev == 0: caught by _f below
+        # (eq - prev) / prev, computed in place; inf/NaN where prev == 0 is caught by _f below.
+        rets = np.empty_like(eq)
+        rets[0] = (eq[0] - initial) / initial
+        np.subtract(eq[1:], eq[:-1], out=rets[1:])
+        np.divide(rets[1:], eq[:-1], out=rets[1:])
 
         vol = sharpe = sortino = None
         if ppy is not None and n_bars >= 2:
@@ -175,7 +181,10 @@ def compute_metrics(
             vol = _f(std_r * math.sqrt(ppy) * 100.0)
             if std_r > 0:
                 sharpe = _f(mean_r / std_r * math.sqrt(ppy))
-            downside = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2)))
+            losses = np.minimum(rets, 0.0)
+            losses *= losses
+            downside = float(np.sqrt(np.mean(losses)))
+            del losses
             if downside > 0:
                 sortino = _f(mean_r / downside * math.sqrt(ppy))
 
