@@ -88,7 +88,11 @@ config = BacktestConfig(strategy="sma_cross", params={"fast": 10, "slow": 30, "m
                         data=DataSpec(kind="file", path=sys.argv[1]), balance=1e9, fee_pct=0.1,
                         slippage_pct=0.0, policy=ExitPolicy(**PARTIALS))
 result = run_backtest(config)
-print(len(result.trades), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+try:  # VmHWM belongs to this process image; ru_maxrss can inherit the parent's peak via exec
+    peak_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(result.trades), peak_kb / 1024)
 """
 
 
