@@ -17,18 +17,17 @@ from __future__ import annotations
 import gc
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
 
-from engine.costs import CostModel
+from engine.config import BacktestSettings
 from engine.errors import DataError, InputError
 from engine.enums import ExitReason, Side
 from engine.partials import PartialOperationsManager, PartialExitAction
-from engine.policy import ExitPolicy, Sizing
-from engine.records import FillRecord, OpenPosition, TradeRecord
+from engine.records import FillRecord, OpenPosition, TradeRecord, mark_to_market
 from engine.risk import position_size, stop_fill, time_exit_bar
 from engine.scan import scan_quiet
 from engine.strategies.base import Decision, Strategy
@@ -40,20 +39,6 @@ Progress = Callable[[int, int], None]
 
 class BacktestCancelled(Exception):
     """Raised by :meth:`Backtest.run` when its cancel event is set."""
-
-
-@dataclass(frozen=True)
-class BacktestSettings:
-    balance: float = 10_000.0
-    costs: CostModel = field(default_factory=CostModel)
-    sizing: Sizing = field(default_factory=Sizing)
-    policy: ExitPolicy = field(default_factory=ExitPolicy)
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.balance) and self.balance > 0):
-            raise InputError(f"starting balance must be a positive amount, got {self.balance!r}")
-        if self.sizing.mode == "risk" and not self.policy.stop_loss_pct:
-            raise InputError("risk-based sizing needs a stop-loss (--stop-loss)")
 
 
 @dataclass
@@ -133,17 +118,17 @@ class Backtest:
         k = int(np.searchsorted(self._seg_bar, bar, side="right")) - 1
         if k < 0:
             return self.settings.balance
-        return self._seg_balance[k] + self._seg_qty[k] * (float(self.close[bar]) - self._seg_avg[k])
+        return self._seg_balance[k] + mark_to_market(self._seg_qty[k], self._seg_avg[k], float(self.close[bar]))
 
     def equity_curve(self) -> np.ndarray:
         """Equity after each processed bar's close."""
         done = self.bar
         eq = np.full(done, self.settings.balance, dtype=np.float64)
         if self._seg_bar and done:
-            starts = np.asarray(self._seg_bar, dtype=np.int64)
-            lengths = np.diff(np.append(starts, done))
-            first = int(starts[0])
-            # In place, one bar-sized temporary at a time: a million bars stay a few MB.
+            lengths = self._segment_lengths()
+            first = self._seg_bar[0]
+            # mark_to_market over every bar, in place, one bar-sized temporary at a time:
+            # a million bars stay a few MB.
             tail = eq[first:]
             np.subtract(self.close[first:done], np.repeat(np.asarray(self._seg_avg), lengths), out=tail)
             tail *= np.repeat(np.asarray(self._seg_qty), lengths)
@@ -152,12 +137,13 @@ class Backtest:
             eq[-1] = self._final_equity
         return eq
 
+    def _segment_lengths(self) -> np.ndarray:
+        return np.diff(np.append(np.asarray(self._seg_bar, dtype=np.int64), self.bar))
+
     def bars_in_market(self) -> int:
         if not self._seg_bar:
             return 0
-        starts = np.asarray(self._seg_bar, dtype=np.int64)
-        lengths = np.diff(np.append(starts, self.bar))
-        return int(lengths[np.asarray(self._seg_qty) != 0.0].sum())
+        return int(self._segment_lengths()[np.asarray(self._seg_qty) != 0.0].sum())
 
     def _record_segment(self, bar: int) -> None:
         pos = self.position

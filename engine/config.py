@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from math import isfinite
+import math
 from typing import Any
 
 from engine.costs import CostModel
@@ -79,6 +79,20 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class BacktestSettings:
+    balance: float = 10_000.0
+    costs: CostModel = field(default_factory=CostModel)
+    sizing: Sizing = field(default_factory=Sizing)
+    policy: ExitPolicy = field(default_factory=ExitPolicy)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.balance) and self.balance > 0):
+            raise InputError(f"starting balance must be a positive amount, got {self.balance!r}")
+        if self.sizing.mode == "risk" and not self.policy.stop_loss_pct:
+            raise InputError("risk-based sizing needs a stop-loss (--stop-loss)")
+
+
+@dataclass(frozen=True)
 class BacktestConfig:
     strategy: str = "sma_cross"
     params: dict[str, Any] = field(default_factory=dict)
@@ -90,13 +104,15 @@ class BacktestConfig:
     policy: ExitPolicy = field(default_factory=ExitPolicy)
 
     def __post_init__(self) -> None:
-        if not (isfinite(self.balance) and self.balance > 0):
-            raise InputError(f"balance must be a positive amount, got {self.balance!r}")
-        self.costs  # validates fee and slippage
+        self.settings  # validates balance, fee, slippage and sizing against the policy
 
     @property
     def costs(self) -> CostModel:
         return CostModel(fee_rate=self.fee_pct / 100.0, slippage_rate=self.slippage_pct / 100.0)
+
+    @property
+    def settings(self) -> BacktestSettings:
+        return BacktestSettings(self.balance, self.costs, self.sizing, self.policy)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,15 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import isfinite
-from typing import NamedTuple
-
 from engine.errors import InputError
-
-
-class Execution(NamedTuple):
-    price: float
-    fee: float
-    slippage: float  # cost of slippage in quote currency (>= 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +26,8 @@ class CostModel:
     def execute(self, ref_price: float, qty: float, buy: bool, market: bool) -> tuple[float, float, float]:
         """Fill ``qty`` at ``ref_price``: buying pays up, selling gives up, on market fills.
 
-        Returns ``(price, fee, slippage)`` as a plain tuple (the hot loop unpacks it);
-        :meth:`quote` names the parts.
+        Returns ``(price, fee, slippage)``, slippage being its cost in quote currency,
+        as a plain tuple: the hot loop unpacks it.
         """
         if market and self.slippage_rate:
             price = ref_price * (1.0 + self.slippage_rate) if buy else ref_price * (1.0 - self.slippage_rate)
@@ -44,6 +36,3 @@ class CostModel:
             price = ref_price
             slippage = 0.0
         return price, price * qty * self.fee_rate, slippage
-
-    def quote(self, ref_price: float, qty: float, buy: bool, market: bool) -> Execution:
-        return Execution(*self.execute(ref_price, qty, buy, market))

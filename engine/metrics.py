@@ -201,7 +201,7 @@ def compute_metrics(
         if n:
             order = np.argsort(np.fromiter((t.exit_bar for t in trades), np.int64, n), kind="stable")
             cols = np.array(
-                [(t.pnl, t.pnl_pct, t.fees, t.slippage, t.mfe_pct, t.mae_pct, t.exit_bar - t.entry_bar)
+                [(t.pnl, t.pnl_pct, t.fees, t.slippage, t.mfe_pct, t.mae_pct, t.duration_bars)
                  for t in trades],
                 dtype=np.float64,
             )[order]

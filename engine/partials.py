@@ -50,13 +50,22 @@ def _touched(sign: int, level: float, bar_open: float, high: float, low: float) 
 class PartialOperationsManager:
     """Checks, never mutates."""
 
-    def target_levels(self, pos: OpenPosition, avg_entry: float) -> list[float]:
-        s = pos.sign
-        return [avg_entry * (1.0 + s * t / 100.0) for t in pos.policy.exit_targets]
+    @staticmethod
+    def next_target_level(pos: OpenPosition, avg_entry: float) -> Optional[float]:
+        """Price of the next partial target (profit % from the average entry), if any is left."""
+        k = pos.partial_exits_done
+        if k >= len(pos.policy.exit_targets):
+            return None
+        return avg_entry * (1.0 + pos.sign * pos.policy.exit_targets[k] / 100.0)
 
-    def scale_in_level(self, pos: OpenPosition, index: int) -> float:
-        th = pos.policy.scale_in_thresholds[index]
-        return pos.entry_price * (1.0 + pos.sign * th / 100.0)
+    @staticmethod
+    def next_scale_in(pos: OpenPosition) -> Optional[tuple[float, float]]:
+        """(price, threshold %) of the next scale-in, measured from the first entry price."""
+        n = pos.scale_ins_done
+        if n >= pos.policy.scale_in_limit:
+            return None
+        th = pos.policy.scale_in_thresholds[n]
+        return pos.entry_price * (1.0 + pos.sign * th / 100.0), th
 
     def next_action(
         self, pos: OpenPosition, bar_open: float, high: float, low: float, avg_at_start: float
@@ -67,11 +76,11 @@ class PartialOperationsManager:
         s = pos.sign
         # Exits: the next partial target and the take-profit, whichever is nearer.
         best: Optional[PartialExitAction] = None
-        k = pos.partial_exits_done
-        if k < len(policy.exit_targets):
-            level = avg_at_start * (1.0 + s * policy.exit_targets[k] / 100.0)
+        level = self.next_target_level(pos, avg_at_start)
+        if level is not None:
             ref = _touched(s, level, bar_open, high, low)
             if ref is not None:
+                k = pos.partial_exits_done
                 best = PartialExitAction(k, policy.exit_sizes[k], ref)
                 best_level = level
         if pos.take_profit is not None:
@@ -80,14 +89,13 @@ class PartialOperationsManager:
                 best = PartialExitAction(-1, 1.0, ref)
         if best is not None:
             return best
-        n = pos.scale_ins_done
-        if n < policy.scale_in_limit:
-            th = policy.scale_in_thresholds[n]
-            level = self.scale_in_level(pos, n)
+        scale_in = self.next_scale_in(pos)
+        if scale_in is not None:
+            level, th = scale_in
             # A positive threshold adds into strength, a negative one averages down.
-            direction = s if th > 0 else -s
-            ref = _touched(direction, level, bar_open, high, low)
+            ref = _touched(s if th > 0 else -s, level, bar_open, high, low)
             if ref is not None:
+                n = pos.scale_ins_done
                 return ScaleInAction(n, policy.scale_in_sizes[n], ref)
         return None
 
@@ -95,21 +103,21 @@ class PartialOperationsManager:
         """Nearest price in the favourable direction at which an action can become due."""
         s = pos.sign
         levels = []
-        policy = pos.policy
-        if pos.partial_exits_done < len(policy.exit_targets):
-            levels.append(avg_entry * (1.0 + s * policy.exit_targets[pos.partial_exits_done] / 100.0))
+        target = self.next_target_level(pos, avg_entry)
+        if target is not None:
+            levels.append(target)
         if pos.take_profit is not None:
             levels.append(pos.take_profit)
-        if pos.scale_ins_done < policy.scale_in_limit and policy.scale_in_thresholds[pos.scale_ins_done] > 0:
-            levels.append(self.scale_in_level(pos, pos.scale_ins_done))
+        scale_in = self.next_scale_in(pos)
+        if scale_in is not None and scale_in[1] > 0:
+            levels.append(scale_in[0])
         if not levels:
             return float("inf") if s > 0 else float("-inf")
         return min(levels) if s > 0 else max(levels)
 
     def adverse_trigger(self, pos: OpenPosition) -> float:
         """Nearest price in the adverse direction at which a scale-in (averaging down) is due."""
-        s = pos.sign
-        policy = pos.policy
-        if pos.scale_ins_done < policy.scale_in_limit and policy.scale_in_thresholds[pos.scale_ins_done] < 0:
-            return self.scale_in_level(pos, pos.scale_ins_done)
-        return float("-inf") if s > 0 else float("inf")
+        scale_in = self.next_scale_in(pos)
+        if scale_in is not None and scale_in[1] < 0:
+            return scale_in[0]
+        return float("-inf") if pos.sign > 0 else float("inf")

@@ -15,6 +15,11 @@ from engine.enums import ExitReason, FillKind, Side
 from engine.policy import ExitPolicy
 
 
+def mark_to_market(signed_qty: float, avg_entry: float, price: float) -> float:
+    """Open PnL of ``signed_qty`` (negative when short) bought/sold at ``avg_entry``, at ``price``."""
+    return signed_qty * (price - avg_entry)
+
+
 @dataclass(slots=True)
 class FillRecord:
     trade_no: int
@@ -45,6 +50,10 @@ class TradeRecord:
     exit_reason: ExitReason
     mfe_pct: float
     mae_pct: float
+
+    @property
+    def duration_bars(self) -> int:
+        return self.exit_bar - self.entry_bar
 
 
 @dataclass(slots=True)
@@ -83,7 +92,7 @@ class OpenPosition:
         return self.high_water if self.sign > 0 else self.low_water
 
     def unrealized_pnl(self, price: float) -> float:
-        return (price - self.avg_entry_price) * self.current_size * self.sign
+        return mark_to_market(self.current_size * self.sign, self.avg_entry_price, price)
 
     def effective_stop(self) -> Optional[float]:
         """The tighter of the fixed stop-loss and the trailing stop."""

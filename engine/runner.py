@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
 
-from engine.backtest import Backtest, BacktestSettings
+from engine.backtest import Backtest
 from engine.config import BacktestConfig, DataSpec, parse_date
 from engine.errors import DataError
 from engine.metrics import compute_metrics
@@ -48,13 +47,6 @@ class BacktestResult:
     equity: np.ndarray
     metrics: dict[str, Any]
     bars_in_market: int
-
-    @property
-    def times(self) -> pd.DatetimeIndex:
-        return self.candles.index  # type: ignore[return-value]
-
-    def time_of(self, bar: int) -> datetime:
-        return self.candles.index[bar].to_pydatetime()
 
     @property
     def source(self) -> str:
@@ -91,7 +83,7 @@ class BacktestResult:
                 "exit_reason": t.exit_reason.value,
                 "mfe_pct": t.mfe_pct,
                 "mae_pct": t.mae_pct,
-                "duration_bars": t.exit_bar - t.entry_bar,
+                "duration_bars": t.duration_bars,
             }
             for t in self.trades
         ]
@@ -105,7 +97,7 @@ def run_backtest(
     cancel: Optional[threading.Event] = None,
 ) -> BacktestResult:
     strategy = create_strategy(config.strategy, config.params)
-    settings = BacktestSettings(config.balance, config.costs, config.sizing, config.policy)
+    settings = config.settings
     if candles is None:
         candles = load_data(config.data, cancel=cancel)
     if len(candles) <= strategy.warmup + 1:

@@ -91,7 +91,7 @@ def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKin
                         "exit_time": at(t.exit_bar), "exit_price": t.exit_price, "size": t.size,
                         "pnl": t.pnl, "pnl_pct": t.pnl_pct, "fees": t.fees, "slippage": t.slippage,
                         "exit_reason": t.exit_reason, "mfe_pct": t.mfe_pct, "mae_pct": t.mae_pct,
-                        "duration_bars": t.exit_bar - t.entry_bar,
+                        "duration_bars": t.duration_bars,
                         "duration_seconds": (at(t.exit_bar) - at(t.entry_bar)).total_seconds(),
                     }
                     for t in result.trades

@@ -68,7 +68,7 @@ class RunView:
             TradeRow(
                 t.trade_no, t.side.value, index[t.entry_bar].to_pydatetime(), t.entry_price,
                 index[t.exit_bar].to_pydatetime(), t.exit_price, t.size, t.pnl, t.pnl_pct, t.fees,
-                t.slippage, t.exit_reason.value, t.mfe_pct, t.mae_pct, t.exit_bar - t.entry_bar,
+                t.slippage, t.exit_reason.value, t.mfe_pct, t.mae_pct, t.duration_bars,
             )
             for t in result.trades
         ]

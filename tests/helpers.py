@@ -7,7 +7,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from engine.backtest import Backtest, BacktestSettings
+from engine.backtest import Backtest
+from engine.config import BacktestSettings
 from engine.costs import CostModel
 from engine.policy import ExitPolicy, Sizing
 from engine.strategies.base import Strategy

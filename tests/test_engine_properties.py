@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from engine.backtest import Backtest, BacktestSettings
+from engine.backtest import Backtest
+from engine.config import BacktestSettings
 from engine.costs import CostModel
 from engine.enums import FillKind, Side
 from engine.policy import ExitPolicy, Sizing
@@ -124,8 +125,10 @@ def test_sizes_exits_and_equity_invariants_at_every_bar(market, setup) -> None:
     bt = Backtest(candles(rows), Scripted(dirs), setup)
     entered: dict[int, float] = {}
     exited: dict[int, float] = {}
+    equities: list[float] = []
     while not bt.done:
         report = bt.step()
+        equities.append(report.equity)
         for f in report.fills:
             assert f.qty > 0 and f.price > 0 and f.fee >= 0 and f.slippage >= 0
             book = entered if f.kind in (FillKind.ENTRY, FillKind.SCALE_IN) else exited
@@ -143,6 +146,13 @@ def test_sizes_exits_and_equity_invariants_at_every_bar(market, setup) -> None:
     for t in bt.trades:
         assert close_to(entered[t.trade_no], exited[t.trade_no])
         assert close_to(t.size, entered[t.trade_no])
+    # The whole equity curve (built from state segments) agrees with each step's equity.
+    np.testing.assert_allclose(bt.equity_curve(), equities, rtol=1e-12, atol=1e-9)
+    # Cash is conserved: PnL = sign * (what the exits brought in - what the entries cost) - fees,
+    # however partial exits and scale-ins interleave.
+    for t in bt.trades:
+        sign = 1 if t.side is Side.LONG else -1
+        assert close_to(t.pnl, sign * (t.exit_price - t.entry_price) * t.size - t.fees)
     # Every trade's PnL is the sum of its fills; the balance is the start plus all of them.
     for t in bt.trades:
         assert close_to(t.pnl, sum(f.pnl for f in bt.fills if f.trade_no == t.trade_no))
