@@ -1,50 +1,23 @@
-"""The partial-operations manager: the next single partial exit or scale-in due.
+"""The partial-operations manager: the partial exits and scale-ins due next.
 
-Single-action pattern (DESIGN.md): the manager returns at most one action; the caller
-applies it through the tracker and asks again, because several targets can trigger in
-one bar. Levels come from the average entry known at the bar's start (``avg_at_start``),
-so a scale-in inside a bar does not move that bar's targets.
+Single-action pattern (DESIGN.md): the manager names what is due next, as resting
+levels; the engine applies the one the price reaches first and asks again, because
+several targets can trigger in one bar. Target levels come from the average entry
+known at the bar's start (``avg_at_start``), so a scale-in inside a bar does not move
+that bar's targets. Scale-in levels are % moves from the first entry price.
 
-Within a bar exits come first, nearest level first (the final take-profit is treated as
-the last target), then scale-ins. Targets are limit-type fills (no slippage); scale-ins
-are market-type. A level gapped through fills at the open.
+Targets are limit-type fills (no slippage); scale-ins are market-type.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Union
+from typing import Optional
 
+from engine.levels import EXIT, SCALE_IN, Level, PartialExitAction, ScaleInAction
 from engine.records import OpenPosition
+from engine.touch import pct_level
 
-
-class PartialExitAction(NamedTuple):
-    index: int  # which exit target; -1 for the final take-profit
-    fraction_of_original: float  # 1.0 and above means "everything left"
-    ref_price: float
-
-    @property
-    def is_take_profit(self) -> bool:
-        return self.index < 0
-
-
-class ScaleInAction(NamedTuple):
-    index: int
-    fraction_of_original: float
-    ref_price: float
-
-
-Action = Union[PartialExitAction, ScaleInAction]
-
-
-def _touched(sign: int, level: float, bar_open: float, high: float, low: float) -> Optional[float]:
-    """Fill reference for a level in the favourable direction ``sign``, or None."""
-    if sign > 0:
-        if bar_open >= level:
-            return bar_open
-        return level if high >= level else None
-    if bar_open <= level:
-        return bar_open
-    return level if low <= level else None
+__all__ = ["PartialOperationsManager", "PartialExitAction", "ScaleInAction"]
 
 
 class PartialOperationsManager:
@@ -56,7 +29,7 @@ class PartialOperationsManager:
         k = pos.partial_exits_done
         if k >= len(pos.policy.exit_targets):
             return None
-        return avg_entry * (1.0 + pos.sign * pos.policy.exit_targets[k] / 100.0)
+        return pct_level(avg_entry, pos.sign * pos.policy.exit_targets[k])
 
     @staticmethod
     def next_scale_in(pos: OpenPosition) -> Optional[tuple[float, float]]:
@@ -65,59 +38,23 @@ class PartialOperationsManager:
         if n >= pos.policy.scale_in_limit:
             return None
         th = pos.policy.scale_in_thresholds[n]
-        return pos.entry_price * (1.0 + pos.sign * th / 100.0), th
+        return pct_level(pos.entry_price, pos.sign * th), th
 
-    def next_action(
-        self, pos: OpenPosition, bar_open: float, high: float, low: float, avg_at_start: float
-    ) -> Optional[Action]:
-        if pos.current_size <= 0.0:
-            return None
-        policy = pos.policy
+    def levels(self, pos: OpenPosition, avg_at_start: float) -> list[Level]:
+        """The next partial target, the take-profit and the next scale-in, as resting levels."""
         s = pos.sign
-        # Exits: the next partial target and the take-profit, whichever is nearer.
-        best: Optional[PartialExitAction] = None
-        level = self.next_target_level(pos, avg_at_start)
-        if level is not None:
-            ref = _touched(s, level, bar_open, high, low)
-            if ref is not None:
-                k = pos.partial_exits_done
-                best = PartialExitAction(k, policy.exit_sizes[k], ref)
-                best_level = level
+        out: list[Level] = []
+        # The take-profit first: at the same price as a partial target it takes everything.
         if pos.take_profit is not None:
-            ref = _touched(s, pos.take_profit, bar_open, high, low)
-            if ref is not None and (best is None or s * pos.take_profit <= s * best_level):
-                best = PartialExitAction(-1, 1.0, ref)
-        if best is not None:
-            return best
+            out.append(Level(pos.take_profit, s, EXIT, PartialExitAction(-1, 1.0)))
+        target = self.next_target_level(pos, avg_at_start)
+        if target is not None:
+            k = pos.partial_exits_done
+            out.append(Level(target, s, EXIT, PartialExitAction(k, pos.policy.exit_sizes[k])))
         scale_in = self.next_scale_in(pos)
         if scale_in is not None:
             level, th = scale_in
+            n = pos.scale_ins_done
             # A positive threshold adds into strength, a negative one averages down.
-            ref = _touched(s if th > 0 else -s, level, bar_open, high, low)
-            if ref is not None:
-                n = pos.scale_ins_done
-                return ScaleInAction(n, policy.scale_in_sizes[n], ref)
-        return None
-
-    def favourable_trigger(self, pos: OpenPosition, avg_entry: float) -> float:
-        """Nearest price in the favourable direction at which an action can become due."""
-        s = pos.sign
-        levels = []
-        target = self.next_target_level(pos, avg_entry)
-        if target is not None:
-            levels.append(target)
-        if pos.take_profit is not None:
-            levels.append(pos.take_profit)
-        scale_in = self.next_scale_in(pos)
-        if scale_in is not None and scale_in[1] > 0:
-            levels.append(scale_in[0])
-        if not levels:
-            return float("inf") if s > 0 else float("-inf")
-        return min(levels) if s > 0 else max(levels)
-
-    def adverse_trigger(self, pos: OpenPosition) -> float:
-        """Nearest price in the adverse direction at which a scale-in (averaging down) is due."""
-        scale_in = self.next_scale_in(pos)
-        if scale_in is not None and scale_in[1] < 0:
-            return scale_in[0]
-        return float("-inf") if pos.sign > 0 else float("inf")
+            out.append(Level(level, s if th > 0 else -s, SCALE_IN, ScaleInAction(n, pos.policy.scale_in_sizes[n])))
+        return out

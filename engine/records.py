@@ -8,6 +8,7 @@ resolved against the candles when a run is stored or printed.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -32,6 +33,7 @@ class FillRecord:
     slippage: float  # cost of slippage in quote currency
     pnl: float  # realised PnL of this fill, fees included (entries: -fee)
     reason: str = ""
+    avg_entry: float = 0.0  # the position's moving average entry after this fill
 
 
 @dataclass(slots=True)
@@ -73,8 +75,12 @@ class OpenPosition:
     take_profit: Optional[float] = None
     trailing_active: bool = False
     trailing_stop: Optional[float] = None
-    high_water: float = 0.0  # highest high seen while open (long trailing peak)
-    low_water: float = 0.0  # lowest low seen while open (short trailing peak)
+    high_water: float = 0.0  # highest high of the bars closed while open (long trailing peak)
+    low_water: float = 0.0  # lowest low of the bars closed while open (short trailing peak)
+    # Every price the position lived through (fills and the part of each bar it was open
+    # for, the exit bar included): MFE/MAE come from these, not from the trailing peaks.
+    excursion_high: float = 0.0
+    excursion_low: float = 0.0
     partial_exits_done: int = 0
     scale_ins_done: int = 0
     entered_qty: float = 0.0
@@ -104,9 +110,15 @@ class OpenPosition:
         return max(sl, ts) if self.sign > 0 else min(sl, ts)
 
     def mfe_pct(self) -> float:
-        best = self.high_water if self.sign > 0 else self.low_water
+        best = self.excursion_high if self.sign > 0 else self.excursion_low
         return max(0.0, (best - self.entry_price) / self.entry_price * 100.0 * self.sign)
 
     def mae_pct(self) -> float:
-        worst = self.low_water if self.sign > 0 else self.high_water
+        worst = self.excursion_low if self.sign > 0 else self.excursion_high
         return min(0.0, (worst - self.entry_price) / self.entry_price * 100.0 * self.sign)
+
+    def copy(self) -> "OpenPosition":
+        """An independent copy (the policy is immutable and shared)."""
+        twin = copy.copy(self)
+        twin.exit_order_ids = list(self.exit_order_ids)
+        return twin

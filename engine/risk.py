@@ -1,4 +1,4 @@
-"""Risk: position size from equity, stop and target prices, stop fills, time exits."""
+"""Risk: position size from equity, stop and target prices, the stop level, time exits."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Optional
 
 from engine.errors import InputError
 from engine.enums import ExitReason, Side
+from engine.levels import STOP, Level
 from engine.policy import ExitPolicy, Sizing
 from engine.records import OpenPosition
+from engine.touch import pct_level
 
 
 def position_size(sizing: Sizing, equity: float, price: float, stop_loss_pct: Optional[float]) -> float:
@@ -22,37 +24,29 @@ def position_size(sizing: Sizing, equity: float, price: float, stop_loss_pct: Op
     return min(qty, equity * sizing.max_leverage / price)
 
 
+def leverage_room(sizing: Sizing, equity: float, open_size: float, price: float) -> float:
+    """Base quantity that can still be added at ``price`` before the position's notional
+    passes ``max_leverage`` x equity (0 when it already has)."""
+    if equity <= 0.0 or price <= 0.0:
+        return 0.0
+    return max(0.0, equity * sizing.max_leverage / price - open_size)
+
+
 def stop_and_target(side: Side, entry_price: float, policy: ExitPolicy) -> tuple[Optional[float], Optional[float]]:
     s = side.sign
-    sl = entry_price * (1.0 - s * policy.stop_loss_pct / 100.0) if policy.stop_loss_pct else None
-    tp = entry_price * (1.0 + s * policy.take_profit_pct / 100.0) if policy.take_profit_pct else None
+    sl = pct_level(entry_price, -s * policy.stop_loss_pct) if policy.stop_loss_pct else None
+    tp = pct_level(entry_price, s * policy.take_profit_pct) if policy.take_profit_pct else None
     return sl, tp
 
 
-def stop_fill(pos: OpenPosition, bar_open: float, high: float, low: float) -> Optional[tuple[float, ExitReason]]:
-    """Fill reference and reason if the stop known at the bar's start is touched.
-
-    A stop fills at its price, or at the open when the bar gaps through it.
-    """
+def stop_level(pos: OpenPosition) -> Optional[Level]:
+    """The resting stop known at the bar's start: the tighter of the stop-loss and the
+    trailing stop, with the exit reason it would carry."""
     stop = pos.effective_stop()
     if stop is None:
         return None
-    if pos.sign > 0:
-        if bar_open <= stop:
-            ref = bar_open
-        elif low <= stop:
-            ref = stop
-        else:
-            return None
-    else:
-        if bar_open >= stop:
-            ref = bar_open
-        elif high >= stop:
-            ref = stop
-        else:
-            return None
     trailing = pos.trailing_stop is not None and stop == pos.trailing_stop and stop != pos.stop_loss
-    return ref, (ExitReason.TRAILING_STOP if trailing else ExitReason.STOP_LOSS)
+    return Level(stop, -pos.sign, STOP, ExitReason.TRAILING_STOP if trailing else ExitReason.STOP_LOSS)
 
 
 def time_exit_bar(pos: OpenPosition) -> Optional[int]:

@@ -1,15 +1,17 @@
 """The quiet-bar scanner: how far a backtest can skip ahead while holding a position.
 
-A bar is *quiet* when nothing can fill in it: its low stays above every stop and
-adverse trigger and its high below every target and favourable trigger (mirrored for
-shorts). The only state a quiet bar changes is the trailing peak / stop and the
-MFE/MAE water marks, which the scanner advances with the trailing-stop manager's own
-rule (:func:`engine.trailing.trail_update`). The first non-quiet bar is handed back to
-the ordinary per-bar step, so the fast path and bar-by-bar stepping share every rule;
-tests prove they produce identical trades.
+A bar is *quiet* when nothing can fill in it: the one touch rule
+(:func:`engine.touch.touches`) says its range reaches neither the highest level due on
+a fall (stop, averaging-down scale-in; the trailing stop moves inside the scan) nor the
+lowest level due on a rise (targets, take-profit, scale-ins into strength), mirrored
+for shorts. The only state a quiet bar changes is the trailing peak / stop, which the
+scanner advances with the trailing-stop manager's own rule
+(:func:`engine.trailing.trail_update`). The first non-quiet bar is handed back to the
+engine's step, so the fast path and bar-by-bar stepping share every rule; tests prove
+they produce identical trades.
 
-The triggers are conservative (a gap through a level also touches it), so a bar the
-scanner calls quiet can never hold a fill.
+A gap through a level also touches it (the open lies within the bar's range), so a bar
+the scanner calls quiet can never hold a fill.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.jit import njit
+from engine.touch import touches
 from engine.trailing import trail_update
 
 
@@ -42,14 +45,15 @@ def scan_quiet(
     for j in range(start, end):
         h = high[j]
         lo = low[j]
+        falling = lo_trigger
+        rising = hi_trigger
         if sign > 0:
-            stop = lo_trigger if lo_trigger > trail_stop else trail_stop
-            if lo <= stop or h >= hi_trigger:
-                return j, high_water, low_water, active, trail_stop
-        else:
-            stop = hi_trigger if hi_trigger < trail_stop else trail_stop
-            if h >= stop or lo <= lo_trigger:
-                return j, high_water, low_water, active, trail_stop
+            if trail_stop > falling:
+                falling = trail_stop
+        elif trail_stop < rising:
+            rising = trail_stop
+        if touches(-1, falling, h, lo) or touches(1, rising, h, lo):
+            return j, high_water, low_water, active, trail_stop
         high_water, low_water, active, trail_stop = trail_update(
             sign, h, lo, high_water, low_water, avg_entry, activation_pct, distance_pct, active, trail_stop
         )

@@ -18,6 +18,7 @@ from typing import NamedTuple, Optional
 
 from engine.jit import njit
 from engine.records import OpenPosition
+from engine.touch import pct_level, touches
 
 NO_TRAIL = math.nan  # distance for "no trailing stop"
 
@@ -42,17 +43,17 @@ def trail_update(
     if distance_pct != distance_pct:  # NaN: this position has no trailing stop
         return high_water, low_water, active, stop
     if sign > 0:
-        if not active and high_water >= avg_entry * (1.0 + activation_pct / 100.0):
+        if not active and touches(1, pct_level(avg_entry, activation_pct), high_water, high_water):
             active = True
         if active:
-            candidate = high_water * (1.0 - distance_pct / 100.0)
+            candidate = pct_level(high_water, -distance_pct)
             if candidate > stop:
                 stop = candidate
     else:
-        if not active and low_water <= avg_entry * (1.0 - activation_pct / 100.0):
+        if not active and touches(-1, pct_level(avg_entry, -activation_pct), low_water, low_water):
             active = True
         if active:
-            candidate = low_water * (1.0 + distance_pct / 100.0)
+            candidate = pct_level(low_water, distance_pct)
             if candidate < stop:
                 stop = candidate
     return high_water, low_water, active, stop

@@ -38,12 +38,13 @@ class Scripted(Strategy):
 
 
 def settings(
-    *, balance: float = 10_000.0, fee: float = 0.0, slippage: float = 0.0, fraction: float = 1.0, **policy: object
+    *, balance: float = 10_000.0, fee: float = 0.0, slippage: float = 0.0, fraction: float = 1.0,
+    leverage: float = 1.0, **policy: object
 ) -> BacktestSettings:
     return BacktestSettings(
         balance=balance,
         costs=CostModel(fee_rate=fee, slippage_rate=slippage),
-        sizing=Sizing(fraction=fraction),
+        sizing=Sizing(fraction=fraction, max_leverage=leverage),
         policy=ExitPolicy(**policy),  # type: ignore[arg-type]
     )
 

@@ -9,22 +9,18 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from engine.backtest import Backtest
 from engine.config import BacktestSettings
 from engine.costs import CostModel
-from engine.enums import FillKind, Side
+from engine.enums import ExitReason, FillKind, Side
 from engine.policy import ExitPolicy, Sizing
+from engine.broker import Execution
+from engine.strategies.base import Decision
 from engine.tracker import PositionTracker
 from tests.helpers import Scripted, candles
 
 close_to = lambda a, b: a == pytest.approx(b, rel=1e-9, abs=1e-9)  # noqa: E731
 
 
-@st.composite
-def markets(draw: st.DrawFn) -> tuple[list[tuple[float, float, float, float]], list[int]]:
-    n = draw(st.integers(5, 90))
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    vol = draw(st.sampled_from([0.002, 0.01, 0.03]))
-    price = 100.0
-    rows = []
+def _continuous(rng: np.random.Generator, n: int, vol: float) -> list[tuple[float, float, float, float]]:
+    price, rows = 100.0, []
     for _ in range(n):
         gap = rng.normal(0, vol * 3) if rng.random() < 0.15 else 0.0
         o = price * (1 + gap)
@@ -33,32 +29,65 @@ def markets(draw: st.DrawFn) -> tuple[list[tuple[float, float, float, float]], l
         lo = min(o, c) * (1 - abs(rng.normal(0, vol)))
         rows.append((o, h, lo, c))
         price = c
-    dirs, d = [], 0
+    return rows
+
+
+def _on_ticks(rng: np.random.Generator, n: int, tick: float) -> list[tuple[float, float, float, float]]:
+    """Whole-tick prices near 100: stops, targets and thresholds of whole percents land
+    exactly on opens, highs and lows, so "touching a level exactly" happens often."""
+    price, rows = 100.0, []
     for _ in range(n):
-        if rng.random() < draw(st.sampled_from([0.1, 0.3, 0.6])):
+        o = price + tick * int(rng.integers(-3, 4)) if rng.random() < 0.2 else price
+        c = o + tick * int(rng.integers(-3, 4))
+        h = max(o, c) + tick * int(rng.integers(0, 3))
+        lo = min(o, c) - tick * int(rng.integers(0, 3))
+        o, h, lo, c = (max(x, 10 * tick) for x in (o, h, lo, c))
+        rows.append((o, h, lo, c))
+        price = c
+    return rows
+
+
+@st.composite
+def markets(draw: st.DrawFn) -> tuple[list[tuple[float, float, float, float]], list[int]]:
+    n = draw(st.integers(5, 400))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    if draw(st.booleans()):
+        rows = _on_ticks(rng, n, draw(st.sampled_from([0.5, 1.0])))
+    else:
+        rows = _continuous(rng, n, draw(st.sampled_from([0.002, 0.01, 0.03])))
+    dirs, d = [], 0
+    flip = draw(st.sampled_from([0.02, 0.1, 0.3, 0.6]))
+    for _ in range(n):
+        if rng.random() < flip:
             d = int(rng.integers(-1, 2))
         dirs.append(d)
     return rows, dirs
 
 
+WHOLE = st.sampled_from([1.0, 2.0, 3.0, 5.0])
+
+
 @st.composite
 def policies(draw: st.DrawFn) -> ExitPolicy:
     kw: dict = {}
-    pct = st.floats(0.2, 8.0)
+    whole = draw(st.booleans())  # whole percents: levels on the tick grid
+    pct = WHOLE if whole else st.floats(0.2, 8.0)
     if draw(st.booleans()):
         kw["stop_loss_pct"] = draw(pct)
     if draw(st.booleans()):
-        kw["take_profit_pct"] = draw(st.floats(0.5, 15.0))
+        kw["take_profit_pct"] = draw(WHOLE if whole else st.floats(0.5, 15.0))
     if draw(st.booleans()):
-        kw["trailing_activation_pct"] = draw(st.floats(0.0, 5.0))
+        kw["trailing_activation_pct"] = draw(st.sampled_from([0.0, 1.0, 2.0]) if whole else st.floats(0.0, 5.0))
         kw["trailing_distance_pct"] = draw(pct)
     k = draw(st.integers(0, 3))
     if k:
-        kw["exit_targets"] = tuple(sorted(draw(st.lists(st.floats(0.2, 10.0), min_size=k, max_size=k))))
+        kw["exit_targets"] = tuple(sorted(draw(st.lists(WHOLE if whole else st.floats(0.2, 10.0), min_size=k, max_size=k))))
         kw["exit_sizes"] = tuple(draw(st.lists(st.floats(0.05, 1.0 / k), min_size=k, max_size=k)))
     m = draw(st.integers(0, 2))
     if m:
-        kw["scale_in_thresholds"] = tuple(draw(st.lists(st.floats(0.3, 6.0) | st.floats(-6.0, -0.3), min_size=m, max_size=m)))
+        th = st.sampled_from([-3.0, -2.0, -1.0, 1.0, 2.0]) if whole else st.floats(0.3, 6.0) | st.floats(-6.0, -0.3)
+        kw["scale_in_thresholds"] = tuple(draw(st.lists(th, min_size=m, max_size=m)))
         kw["scale_in_sizes"] = tuple(draw(st.lists(st.floats(0.1, 1.0), min_size=m, max_size=m)))
         kw["max_scale_ins"] = draw(st.integers(0, m))
     if draw(st.booleans()):
@@ -66,17 +95,39 @@ def policies(draw: st.DrawFn) -> ExitPolicy:
     return ExitPolicy(**kw)
 
 
+class PolicyPerTrade(Scripted):
+    """A scripted strategy whose ``decide()`` hands each new position its own exit policy."""
+
+    name = "policy_per_trade"
+
+    def __init__(self, directions, per_trade: list[ExitPolicy]) -> None:
+        super().__init__(directions)
+        self.per_trade = per_trade
+
+    def decide(self, i: int, direction: int, policy: ExitPolicy) -> Decision:
+        return Decision(direction, self.per_trade[i % len(self.per_trade)] if self.per_trade else policy)
+
+
 @st.composite
-def setups(draw: st.DrawFn) -> BacktestSettings:
-    return BacktestSettings(
+def setups(draw: st.DrawFn) -> tuple[BacktestSettings, list[ExitPolicy]]:
+    leverage = draw(st.sampled_from([1.0, 3.0]))
+    settings = BacktestSettings(
         balance=10_000.0,
-        costs=CostModel(draw(st.sampled_from([0.0, 0.001, 0.0075])), draw(st.sampled_from([0.0, 0.0005, 0.002]))),
-        sizing=Sizing(fraction=draw(st.sampled_from([0.25, 1.0]))),
+        costs=CostModel(draw(st.sampled_from([0.0, 0.001, 0.0075])), draw(st.sampled_from([0.0, 0.0, 0.0005, 0.002]))),
+        sizing=Sizing(fraction=draw(st.sampled_from([0.25, 1.0])), max_leverage=leverage),
         policy=draw(policies()),
     )
+    per_trade = draw(st.lists(policies(), max_size=3))
+    return settings, per_trade
 
 
-PROPS = hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def backtest(market, setup) -> Backtest:
+    rows, dirs = market
+    settings, per_trade = setup
+    return Backtest(candles(rows), PolicyPerTrade(dirs, per_trade), settings)
+
+
+PROPS = hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _same_records(a: list, b: list) -> None:
@@ -93,9 +144,8 @@ def _same_records(a: list, b: list) -> None:
 @PROPS
 @given(markets(), setups())
 def test_fast_run_equals_bar_by_bar_stepping(market, setup) -> None:
-    rows, dirs = market
-    fast = Backtest(candles(rows), Scripted(dirs), setup).run()
-    slow = Backtest(candles(rows), Scripted(dirs), setup)
+    fast = backtest(market, setup).run()
+    slow = backtest(market, setup)
     while not slow.done:
         slow.step()
     _same_records(fast.fills, slow.fills)
@@ -107,9 +157,8 @@ def test_fast_run_equals_bar_by_bar_stepping(market, setup) -> None:
 @PROPS
 @given(markets(), setups(), st.integers(1, 60))
 def test_run_until_then_continue_equals_one_run(market, setup, cut) -> None:
-    rows, dirs = market
-    whole = Backtest(candles(rows), Scripted(dirs), setup).run()
-    split = Backtest(candles(rows), Scripted(dirs), setup).run(until=cut)
+    whole = backtest(market, setup).run()
+    split = backtest(market, setup).run(until=cut)
     for _ in range(3):
         if not split.done:
             split.step()
@@ -121,8 +170,8 @@ def test_run_until_then_continue_equals_one_run(market, setup, cut) -> None:
 @PROPS
 @given(markets(), setups())
 def test_sizes_exits_and_equity_invariants_at_every_bar(market, setup) -> None:
-    rows, dirs = market
-    bt = Backtest(candles(rows), Scripted(dirs), setup)
+    rows, _ = market
+    bt = backtest(market, setup)
     entered: dict[int, float] = {}
     exited: dict[int, float] = {}
     equities: list[float] = []
@@ -157,6 +206,17 @@ def test_sizes_exits_and_equity_invariants_at_every_bar(market, setup) -> None:
     for t in bt.trades:
         assert close_to(t.pnl, sum(f.pnl for f in bt.fills if f.trade_no == t.trade_no))
     assert close_to(bt.balance, 10_000.0 + sum(t.pnl for t in bt.trades))
+    # Exposure: every bar in which a position was open at some moment, entry and exit bars included.
+    held = set()
+    for t in bt.trades:
+        held.update(range(t.entry_bar, t.exit_bar + 1))
+    assert bt.bars_in_market() == len(held)
+    # MFE/MAE cover every fill price of the trade.
+    for t in bt.trades:
+        sign = 1 if t.side is Side.LONG else -1
+        first = next(f.price for f in bt.fills if f.trade_no == t.trade_no)
+        moves = [sign * (f.price - first) / first * 100 for f in bt.fills if f.trade_no == t.trade_no]
+        assert t.mae_pct <= min(moves) + 1e-9 and t.mfe_pct >= max(moves) - 1e-9
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -169,25 +229,27 @@ def test_sizes_exits_and_equity_invariants_at_every_bar(market, setup) -> None:
     chunks=st.lists(st.floats(0.01, 1.0), min_size=1, max_size=6),
 )
 def test_partial_exits_sum_to_a_single_exit_without_fees(side, entry, qty, adds, exit_move, chunks) -> None:
-    tracker = PositionTracker(CostModel(0.0, 0.0))
+    tracker = PositionTracker()
 
     def build():
-        pos, _ = tracker.open(1, side, 0, entry, qty, ExitPolicy())
+        pos, _ = tracker.open(1, side, 0, Execution(entry, qty, 0.0, 0.0), ExitPolicy())
         for move, frac in adds:
-            tracker.scale_in(pos, 1, entry * move, qty * frac)
+            tracker.scale_in(pos, 1, Execution(entry * move, qty * frac, 0.0, 0.0))
         return pos
 
     price = entry * exit_move
     single = build()
-    whole_pnl = tracker.close(single, 2, price, reason=__import__("engine.models").models.ExitReason.SIGNAL).trade.pnl
+    whole_pnl = tracker.exit(single, 2, Execution(price, single.current_size, 0.0, 0.0), ExitReason.SIGNAL).trade.pnl
     split = build()
     total = split.current_size
     weights = np.asarray(chunks) / sum(chunks)
     trade = None
     for w in weights[:-1]:
-        _, trade = tracker.partial_exit(split, 2, price, total * w)
+        _, trade = tracker.exit(split, 2, Execution(price, min(total * w, split.current_size), 0.0, 0.0), ExitReason.PARTIAL_TARGET)
         assert split.current_size >= 0
+        if trade is not None:
+            break
     if trade is None:
-        trade = tracker.partial_exit(split, 2, price, split.current_size).trade
+        trade = tracker.exit(split, 2, Execution(price, split.current_size, 0.0, 0.0), ExitReason.PARTIAL_TARGET).trade
     assert trade is not None and split.current_size == 0.0
     assert trade.pnl == pytest.approx(whole_pnl, rel=1e-9, abs=1e-9 * entry * qty)

@@ -59,7 +59,7 @@ def test_partial_exits_after_a_scale_in() -> None:
         (100, 101, 99, 100), (100, 101, 99.5, 100.5), (101, 102.5, 100.5, 102),
         (104, 106, 103.5, 105), (112, 113, 111, 112), (111, 112, 110, 111),
     ]
-    kw = dict(fee=0.001, exit_targets=(5, 10), exit_sizes=(0.5, 0.5), scale_in_thresholds=(2,), scale_in_sizes=(0.5,))
+    kw = dict(fee=0.001, leverage=2.0, exit_targets=(5, 10), exit_sizes=(0.5, 0.5), scale_in_thresholds=(2,), scale_in_sizes=(0.5,))
     for bt in (run(rows, [1, 1, 1, 1, 0, 0], **kw), stepped(rows, [1, 1, 1, 1, 0, 0], **kw)):
         avg = 15_100 / 150
         kinds = [(f.kind, f.bar, f.qty) for f in bt.fills]

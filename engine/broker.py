@@ -1,0 +1,124 @@
+"""The broker boundary: orders in, executions out.
+
+The engine decides WHAT to trade (a quantity, a side, the kind of order); a broker
+decides at what price and cost it fills. The tracker then applies the execution it is
+given. :class:`SimulatedBroker` holds the fill rules of DESIGN.md ("Simulated fills")
+for the backtest, the replay and the paper session; an exchange broker plugs in at
+the same place.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional, Protocol
+
+from engine.costs import CostModel
+from engine.levels import Level
+from engine.touch import touches
+
+
+class Execution(NamedTuple):
+    """One fill as the broker reports it: executed price, quantity and what it cost."""
+
+    price: float
+    qty: float
+    fee: float
+    slippage: float  # cost of slippage in quote currency
+
+
+class Broker(Protocol):
+    def market(self, ref_price: float, qty: float, buy: bool) -> Execution:
+        """A market-type fill (entries, scale-ins, signal and manual exits, stops)."""
+
+    def limit(self, ref_price: float, qty: float, buy: bool) -> Execution:
+        """A limit-type fill at its level (take-profit, partial targets)."""
+
+
+class SimulatedBroker:
+    """Fills at the reference price the engine's path gives, with the cost model's costs."""
+
+    __slots__ = ("costs",)
+
+    def __init__(self, costs: CostModel) -> None:
+        self.costs = costs
+
+    def market(self, ref_price: float, qty: float, buy: bool) -> Execution:
+        price, fee, slip = self.costs.execute(ref_price, qty, buy, True)
+        return Execution(price, qty, fee, slip)
+
+    def limit(self, ref_price: float, qty: float, buy: bool) -> Execution:
+        price, fee, slip = self.costs.execute(ref_price, qty, buy, False)
+        return Execution(price, qty, fee, slip)
+
+    def market_price(self, ref_price: float, buy: bool) -> float:
+        """The price a market order would fill at (sizing caps need it before the fill)."""
+        return self.costs.execute(ref_price, 1.0, buy, True)[0]
+
+
+class BarPath:
+    """The pessimistic path a bar's price is assumed to take: open, adverse extreme, favourable one.
+
+    Positions along the path are distances travelled from the open. A level the open has
+    already gone through is reached at distance 0 (it fills at the open); the order of
+    several such levels is the order in which the gap crossed them (furthest first).
+    """
+
+    __slots__ = ("open", "high", "low", "sign", "adverse", "first_leg")
+
+    def __init__(self, sign: int, bar_open: float, high: float, low: float) -> None:
+        self.sign = sign
+        self.open = bar_open
+        self.high = high
+        self.low = low
+        self.adverse = low if sign > 0 else high
+        self.first_leg = abs(bar_open - self.adverse)
+
+    def reach(self, level: float, direction: int) -> Optional[tuple[float, float, float]]:
+        """``(distance, tie-break, reference price)`` where the path reaches ``level`` moving
+        in ``direction``, or None if it never does."""
+        o = self.open
+        if touches(direction, level, o, o):  # gapped through: fills at the open
+            return 0.0, -abs(level - o), o
+        if not touches(direction, level, self.high, self.low):
+            return None
+        if direction == -self.sign:  # on the way to the adverse extreme
+            return abs(o - level), 0.0, level
+        return self.first_leg + abs(level - self.adverse), 0.0, level
+
+    def first_reached(self, levels: list[Level], here: float) -> Optional[tuple[float, float, Level]]:
+        """``(distance, reference price, level)`` of the level the path reaches first at or
+        after distance ``here``; ties go to the level's priority (the stop wins).
+
+        A level that became due only after the path had passed it (the next scale-in once
+        the previous one filled, say) is a resting order already through the market: it
+        fills at once, at the current price, if that price is on its far side.
+        """
+        best: Optional[tuple[float, float, Level]] = None
+        best_key: tuple[float, int, float, int] = (math.inf, 0, 0.0, 0)
+        now = self.price_at(here)
+        for i, lv in enumerate(levels):
+            reached = self.reach(lv.price, lv.direction)
+            if reached is None:
+                continue
+            dist, tie, ref = reached
+            if dist < here:
+                if not touches(lv.direction, lv.price, now, now):
+                    continue
+                dist, tie, ref = here, 0.0, now
+            key = (dist, lv.priority, tie, i)
+            if key < best_key:
+                best_key, best = key, (dist, ref, lv)
+        return best
+
+    def price_at(self, distance: float) -> float:
+        if distance <= self.first_leg:
+            return self.open - self.sign * distance
+        return self.adverse + self.sign * (distance - self.first_leg)
+
+    def range_until(self, distance: float) -> tuple[float, float]:
+        """Lowest and highest price of the path from the open up to ``distance``."""
+        here = self.price_at(distance)
+        if distance <= self.first_leg:
+            return min(self.open, here), max(self.open, here)
+        return (self.low, max(self.open, here)) if self.sign > 0 else (min(self.open, here), self.high)
+
