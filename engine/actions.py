@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from engine.enums import Side
 from engine.errors import InputError
@@ -27,8 +27,7 @@ class AmountUnit(str, enum.Enum):
     QUOTE = "quote"  # quote-currency amount at the fill's reference price
 
 
-@dataclass(frozen=True, slots=True)
-class Amount:
+class Amount(NamedTuple):
     value: float
     unit: AmountUnit = AmountUnit.PERCENT
 

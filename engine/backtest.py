@@ -217,7 +217,7 @@ class Backtest:
 
     def _triggers(self, pos: OpenPosition) -> tuple[float, float]:
         """Static low/high trigger prices for the scanner (the trailing stop moves inside it)."""
-        levels = self.engine.partials.levels(pos, pos.avg_entry_price)
+        levels = self.engine.policy_levels(pos, pos.avg_entry_price)
         if pos.stop_loss is not None:
-            levels.append(Level(pos.stop_loss, -pos.sign, STOP, ExitReason.STOP_LOSS))
+            levels = [*levels, Level(pos.stop_loss, -pos.sign, STOP, ExitReason.STOP_LOSS)]
         return triggers(levels)

@@ -94,20 +94,25 @@ class BarPath:
         fills at once, at the current price, if that price is on its far side.
         """
         best: Optional[tuple[float, float, Level]] = None
-        best_key: tuple[float, int, float, int] = (math.inf, 0, 0.0, 0)
-        now = self.price_at(here)
-        for i, lv in enumerate(levels):
-            reached = self.reach(lv.price, lv.direction)
+        best_dist = math.inf
+        best_prio = best_tie = 0.0
+        now = math.nan
+        reach = self.reach
+        for lv in levels:
+            reached = reach(lv.price, lv.direction)
             if reached is None:
                 continue
             dist, tie, ref = reached
             if dist < here:
+                if now != now:
+                    now = self.price_at(here)
                 if not touches(lv.direction, lv.price, now, now):
                     continue
                 dist, tie, ref = here, 0.0, now
-            key = (dist, lv.priority, tie, i)
-            if key < best_key:
-                best_key, best = key, (dist, ref, lv)
+            # Earlier on the path first; then the stop before exits before scale-ins; then
+            # the gap order; then list order (the take-profit before a partial target).
+            if dist < best_dist or (dist == best_dist and (lv.priority < best_prio or (lv.priority == best_prio and tie < best_tie))):
+                best, best_dist, best_prio, best_tie = (dist, ref, lv), dist, lv.priority, tie
         return best
 
     def price_at(self, distance: float) -> float:

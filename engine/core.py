@@ -27,7 +27,7 @@ from engine.broker import BarPath, Broker, SimulatedBroker
 from engine.config import BacktestSettings
 from engine.enums import ExitReason, Side
 from engine.errors import InputError
-from engine.levels import Level, PartialExitAction, ScaleInAction
+from engine.levels import SCALE_IN, Level, PartialExitAction, ScaleInAction
 from engine.partials import PartialOperationsManager
 from engine.policy import ExitPolicy
 from engine.records import FillRecord, OpenPosition, TradeRecord
@@ -68,6 +68,8 @@ class Engine:
         self.partials = PartialOperationsManager()
         self.state = EngineState(settings.balance)
         self.journal = Journal()
+        self._levels_key: object = None
+        self._levels: list[Level] = []
 
     # ------------------------------------------------------------------ state
     def snapshot(self) -> Snapshot:
@@ -174,12 +176,20 @@ class Engine:
             self._close(bar, bar_open, ExitReason.TIME_EXIT)
             self._segment(bar)
 
+    def policy_levels(self, pos: OpenPosition, avg_at_start: float) -> list[Level]:
+        """The partial-operations manager's levels, remembered while nothing they depend on
+        changes: the backtest's scanner and the intrabar phase ask for them on every event."""
+        key = (pos.trade_no, pos.partial_exits_done, pos.scale_ins_done, pos.take_profit, avg_at_start)
+        if key != self._levels_key:
+            self._levels_key = key
+            self._levels = self.partials.levels(pos, avg_at_start)
+        return self._levels
+
     def due_levels(self, pos: OpenPosition, avg_at_start: float) -> list[Level]:
-        levels = self.partials.levels(pos, avg_at_start)
+        """Every resting level known now: the policy's and the stop."""
+        levels = self.policy_levels(pos, avg_at_start)
         stop = stop_level(pos)
-        if stop is not None:
-            levels.append(stop)
-        return levels
+        return levels if stop is None else [*levels, stop]
 
     def intrabar(self, bar: int, bar_open: float, high: float, low: float) -> None:
         """Resting levels fill one at a time along the bar's path; then the trailing peak moves."""
@@ -194,8 +204,8 @@ class Engine:
             if hit is None:
                 break
             here, ref, level = hit
-            # The trade may end here: it lived through the path up to this point.
-            self.tracker.lived_through(pos, *path.range_until(here))
+            if level.priority != SCALE_IN:  # an exit may end the trade: it lived through the path so far
+                self.tracker.lived_through(pos, *path.range_until(here))
             if self._fire(bar, pos, level, ref):
                 break
         if self.state.position is not None:

@@ -11,50 +11,36 @@ Targets are limit-type fills (no slippage); scale-ins are market-type.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from engine.levels import EXIT, SCALE_IN, Level, PartialExitAction, ScaleInAction
 from engine.records import OpenPosition
 from engine.touch import pct_level
 
 __all__ = ["PartialOperationsManager", "PartialExitAction", "ScaleInAction"]
 
+TAKE_PROFIT = PartialExitAction(-1, 1.0)  # "everything left", at the take-profit
+
 
 class PartialOperationsManager:
     """Checks, never mutates."""
 
-    @staticmethod
-    def next_target_level(pos: OpenPosition, avg_entry: float) -> Optional[float]:
-        """Price of the next partial target (profit % from the average entry), if any is left."""
-        k = pos.partial_exits_done
-        if k >= len(pos.policy.exit_targets):
-            return None
-        return pct_level(avg_entry, pos.sign * pos.policy.exit_targets[k])
-
-    @staticmethod
-    def next_scale_in(pos: OpenPosition) -> Optional[tuple[float, float]]:
-        """(price, threshold %) of the next scale-in, measured from the first entry price."""
-        n = pos.scale_ins_done
-        if n >= pos.policy.scale_in_limit:
-            return None
-        th = pos.policy.scale_in_thresholds[n]
-        return pct_level(pos.entry_price, pos.sign * th), th
-
     def levels(self, pos: OpenPosition, avg_at_start: float) -> list[Level]:
-        """The next partial target, the take-profit and the next scale-in, as resting levels."""
+        """The take-profit, the next partial target and the next scale-in, as resting levels.
+
+        The take-profit comes first: at the same price as a partial target it takes everything.
+        """
         s = pos.sign
+        policy = pos.policy
         out: list[Level] = []
-        # The take-profit first: at the same price as a partial target it takes everything.
         if pos.take_profit is not None:
-            out.append(Level(pos.take_profit, s, EXIT, PartialExitAction(-1, 1.0)))
-        target = self.next_target_level(pos, avg_at_start)
-        if target is not None:
-            k = pos.partial_exits_done
-            out.append(Level(target, s, EXIT, PartialExitAction(k, pos.policy.exit_sizes[k])))
-        scale_in = self.next_scale_in(pos)
-        if scale_in is not None:
-            level, th = scale_in
-            n = pos.scale_ins_done
+            out.append(Level(pos.take_profit, s, EXIT, TAKE_PROFIT))
+        k = pos.partial_exits_done
+        if k < len(policy.exit_targets):
+            level = pct_level(avg_at_start, s * policy.exit_targets[k])
+            out.append(Level(level, s, EXIT, policy.exit_actions[k]))
+        n = pos.scale_ins_done
+        if n < policy.scale_in_limit:
+            th = policy.scale_in_thresholds[n]
             # A positive threshold adds into strength, a negative one averages down.
-            out.append(Level(level, s if th > 0 else -s, SCALE_IN, ScaleInAction(n, pos.policy.scale_in_sizes[n])))
+            level = pct_level(pos.entry_price, s * th)
+            out.append(Level(level, s if th > 0 else -s, SCALE_IN, policy.scale_in_actions[n]))
         return out

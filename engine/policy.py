@@ -12,6 +12,7 @@ from math import isfinite
 from typing import Any, Optional
 
 from engine.errors import InputError
+from engine.levels import PartialExitAction, ScaleInAction
 
 
 def _check_pct(name: str, value: Optional[float], *, low: float = 0.0, high: float = 1000.0) -> None:
@@ -35,6 +36,8 @@ class ExitPolicy:
     max_holding_bars: Optional[int] = None
     # Derived once: the hot loop asks for it on every event.
     scale_in_limit: int = field(init=False, repr=False, compare=False, default=0)
+    exit_actions: tuple[PartialExitAction, ...] = field(init=False, repr=False, compare=False, default=())
+    scale_in_actions: tuple[ScaleInAction, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exit_targets", tuple(float(x) for x in self.exit_targets))
@@ -44,6 +47,8 @@ class ExitPolicy:
         self.validate()
         n = len(self.scale_in_thresholds)
         object.__setattr__(self, "scale_in_limit", n if self.max_scale_ins is None else min(n, self.max_scale_ins))
+        object.__setattr__(self, "exit_actions", tuple(PartialExitAction(k, f) for k, f in enumerate(self.exit_sizes)))
+        object.__setattr__(self, "scale_in_actions", tuple(ScaleInAction(k, f) for k, f in enumerate(self.scale_in_sizes)))
 
     @property
     def trailing(self) -> bool:
@@ -91,7 +96,8 @@ class ExitPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.pop("scale_in_limit")
+        for derived in ("scale_in_limit", "exit_actions", "scale_in_actions"):
+            d.pop(derived)
         for k in ("exit_targets", "exit_sizes", "scale_in_thresholds", "scale_in_sizes"):
             d[k] = list(d[k])
         return d

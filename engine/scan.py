@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.jit import njit
-from engine.touch import touches
+from engine.touch import touches_jit as touches
 from engine.trailing import trail_update
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from engine.jit import njit
 
 
-@njit
 def touches(direction: int, level: float, high: float, low: float) -> bool:
     """Does a bar (or a single price, with ``high == low``) reach ``level`` moving in ``direction``?"""
     if direction > 0:
@@ -22,7 +21,6 @@ def touches(direction: int, level: float, high: float, low: float) -> bool:
     return low <= level
 
 
-@njit
 def pct_level(price: float, pct: float) -> float:
     """``price`` moved by ``pct`` percent, as ``price * (100 + pct) / 100``.
 
@@ -32,3 +30,9 @@ def pct_level(price: float, pct: float) -> float:
     as ``100 * 1.1`` gives) and a bar that trades exactly at it touches it.
     """
     return price * (100.0 + pct) / 100.0
+
+
+# The compiled twins for the kernels (scanner, trailing rule); Python callers use the
+# plain functions above, which are cheaper to call from Python than a compiled dispatcher.
+touches_jit = njit(touches)
+pct_level_jit = njit(pct_level)

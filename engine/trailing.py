@@ -18,7 +18,7 @@ from typing import NamedTuple, Optional
 
 from engine.jit import njit
 from engine.records import OpenPosition
-from engine.touch import pct_level, touches
+from engine.touch import pct_level_jit as pct_level, touches_jit as touches
 
 NO_TRAIL = math.nan  # distance for "no trailing stop"
 
