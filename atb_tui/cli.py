@@ -21,6 +21,7 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     from atb_tui.cli_args import config_from_args
     from atb_tui.report import as_table
     from engine.export import check_writable, run_json, trades_csv, write_atomic
+    from engine.gc_pause import gc_paused
     from engine.runner import run_backtest
     from engine.store import open_db, save_backtest
     from engine.strategies import create_strategy
@@ -29,7 +30,8 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     strategy = create_strategy(config.strategy, config.params)  # validates params before loading data
     if ns.trades_csv:
         check_writable(ns.trades_csv)
-    result = run_backtest(config)
+    with gc_paused():  # a headless process that exits after the run: see engine.gc_pause
+        result = run_backtest(config)
     run_id = None
     if not ns.no_save:
         run_id = save_backtest(open_db(ns.db), result)

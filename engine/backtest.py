@@ -12,6 +12,7 @@ fill, size and exit rule lives in the engine, not here.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 import threading
 from typing import Callable, Optional
 
@@ -70,7 +71,7 @@ class Backtest:
         prev = np.concatenate(([0], self.signals[:-1]))
         self.changes = np.flatnonzero(self.signals != prev)
         self._changes: list[int] = self.changes.tolist()
-        self._next_change = 0  # index into self._changes
+        self._next_change = 0  # index into self._changes: the first change at or after the bar
         self.engine = Engine(self.settings, strategy.decide)
 
     # ------------------------------------------------------------------ views of the engine
@@ -152,6 +153,8 @@ class Backtest:
         lo_t = hi_t = 0.0
         changes = self._changes
         n_changes = len(changes)
+        # The engine may have been restored to an earlier bar since the last run.
+        self._next_change = bisect_left(changes, st.bar)
         scan = scan_quiet
         inf = math.inf
         while st.bar < stop_at:

@@ -168,6 +168,48 @@ def test_run_until_then_continue_equals_one_run(market, setup, cut) -> None:
 
 
 @PROPS
+@given(markets(), setups(), st.data())
+def test_restoring_a_snapshot_steps_back_exactly(market, setup, data) -> None:
+    whole = backtest(market, setup).run()
+    bt = backtest(market, setup)
+    k = data.draw(st.integers(0, bt.n - 1), label="snapshot at")
+    m = data.draw(st.integers(k, bt.n), label="step to")
+    bt.run(until=k)
+    snap = bt.engine.snapshot()
+    first = [bt.step() for _ in range(m - k)]
+    bt.engine.restore(snap)
+    assert bt.bar == k and bt.engine.state == snap.state
+    again = [bt.step() for _ in range(m - k)]
+    for a, b in zip(first, again):
+        assert (a.bar, a.balance, a.equity, a.position, a.in_market) == (b.bar, b.balance, b.equity, b.position, b.in_market)
+        _same_records(a.fills, b.fills)
+        _same_records(a.trades, b.trades)
+    bt.engine.restore(snap)  # and once more, then the fast run to the end
+    bt.run()
+    _same_records(whole.fills, bt.fills)
+    _same_records(whole.trades, bt.trades)
+    np.testing.assert_allclose(whole.equity_curve(), bt.equity_curve(), rtol=1e-12, atol=1e-9)
+    assert whole.bars_in_market() == bt.bars_in_market()
+
+
+def test_a_snapshot_holds_no_history() -> None:
+    """Copying the state costs O(open position): nothing in it grows with the bars or fills."""
+    import dataclasses
+
+    from engine.state import EngineState
+
+    rows = [(100 + i % 7, 101 + i % 7, 99 + i % 7, 100 + i % 5) for i in range(300)]
+    bt = backtest((rows, [(-1) ** (i // 3) for i in range(300)]), (BacktestSettings(policy=ExitPolicy(stop_loss_pct=1)), []))
+    bt.run(until=299)
+    assert len(bt.fills) > 100
+    state = bt.engine.snapshot().state
+    sizes = {f.name: type(getattr(state, f.name)).__name__ for f in dataclasses.fields(EngineState)}
+    assert all(kind in ("int", "float", "NoneType", "OpenPosition", "PendingOrder") for kind in sizes.values()), sizes
+    pos = state.position
+    assert pos is not None and pos is not bt.position and len(pos.exit_order_ids) <= 1
+
+
+@PROPS
 @given(markets(), setups())
 def test_sizes_exits_and_equity_invariants_at_every_bar(market, setup) -> None:
     rows, _ = market
@@ -253,3 +295,14 @@ def test_partial_exits_sum_to_a_single_exit_without_fees(side, entry, qty, adds,
         trade = tracker.exit(split, 2, Execution(price, split.current_size, 0.0, 0.0), ExitReason.PARTIAL_TARGET).trade
     assert trade is not None and split.current_size == 0.0
     assert trade.pnl == pytest.approx(whole_pnl, rel=1e-9, abs=1e-9 * entry * qty)
+
+
+def test_a_run_leaves_the_garbage_collector_alone() -> None:
+    """The TUI runs backtests in a worker while other work goes on: no process-wide switches."""
+    import gc
+
+    seen = []
+    rows = [(100 + i % 3, 101 + i % 3, 99 + i % 3, 100 + i % 3) for i in range(500)]
+    bt = backtest((rows, [(i // 7) % 2 for i in range(500)]), (BacktestSettings(), []))
+    bt.run(progress=lambda done, total: seen.append(gc.isenabled()))
+    assert seen and all(seen) and gc.isenabled()
