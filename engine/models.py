@@ -80,6 +80,8 @@ class Fill(SQLModel, table=True):
     slippage: float = Field(ge=0)
     pnl: float = 0.0
     reason: str = ""
+    # The position's moving average entry after this fill (what partial targets are measured from).
+    avg_entry_price: Optional[float] = None
     order_id: Optional[str] = None
 
 

@@ -47,9 +47,25 @@ def open_db(url: Optional[str] = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         SQLModel.metadata.create_all(engine)
+        _add_missing_columns(engine)
     except OperationalError as exc:
         raise InputError(f"--db: cannot open {url!r}: {exc.orig}") from None
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a database made by an earlier version up to date: columns added since are
+    added (all nullable), nothing is dropped or rewritten."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
 
 def downsample(values: Any, points: int = 400) -> list[float]:
@@ -101,7 +117,7 @@ def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKin
                     {
                         "run_id": run_id, "trade_no": f.trade_no, "kind": f.kind, "side": f.side,
                         "time": at(f.bar), "price": f.price, "qty": f.qty, "fee": f.fee,
-                        "slippage": f.slippage, "pnl": f.pnl, "reason": f.reason,
+                        "slippage": f.slippage, "pnl": f.pnl, "reason": f.reason, "avg_entry_price": f.avg_entry,
                     }
                     for f in result.fills
                 ])

@@ -45,6 +45,7 @@ class FillRow:
     slippage: float
     pnl: float
     reason: str
+    avg_entry: Optional[float] = None  # the moving average entry after the fill (None: not recorded)
 
 
 @dataclass
@@ -76,7 +77,7 @@ class RunView:
 
         def fills_of(trade_no: int) -> list[FillRow]:
             return [
-                FillRow(f.kind.value, index[f.bar].to_pydatetime(), f.price, f.qty, f.fee, f.slippage, f.pnl, f.reason)
+                FillRow(f.kind.value, index[f.bar].to_pydatetime(), f.price, f.qty, f.fee, f.slippage, f.pnl, f.reason, f.avg_entry)
                 for f in fills
                 if f.trade_no == trade_no
             ]
@@ -104,7 +105,7 @@ class RunView:
 
         def fills_of(trade_no: int) -> list[FillRow]:
             return [
-                FillRow(f.kind.value, f.time, f.price, f.qty, f.fee, f.slippage, f.pnl, f.reason)
+                FillRow(f.kind.value, f.time, f.price, f.qty, f.fee, f.slippage, f.pnl, f.reason, f.avg_entry_price)
                 for f in run_fills(engine, run_id, trade_no)
             ]
 

@@ -26,7 +26,8 @@ class TradeDetailScreen(ModalScreen[None]):
         style = "green" if t.pnl > 0 else "red" if t.pnl < 0 else ""
         summary = Text.assemble(
             (f"Trade #{t.trade_no}  {t.side.upper()}\n", "bold"),
-            f"Entry   {t.entry_time:%Y-%m-%d %H:%M}  avg {t.entry_price:,.2f}\n",
+            f"Entry   {t.entry_time:%Y-%m-%d %H:%M}  cost basis {t.entry_price:,.2f}"
+            "  (all entries: notional / quantity)\n",
             f"Exit    {t.exit_time:%Y-%m-%d %H:%M}  avg {t.exit_price:,.2f}  ({t.exit_reason.replace('_', ' ')})\n",
             f"Size    {t.size:.6g}   held {t.duration_bars} bars\n",
             "PnL     ", (f"{t.pnl:,.2f}  ({t.pnl_pct:.2f} %)", style), "\n",
@@ -40,10 +41,13 @@ class TradeDetailScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#fills", DataTable)
-        table.add_columns("Kind", "Time", "Price", "Qty", "Fee", "Slippage", "PnL", "Reason")
+        # The moving average entry is what targets are measured from; it differs from the
+        # cost basis above once a scale-in follows a partial exit.
+        table.add_columns("Kind", "Time", "Price", "Qty", "Avg entry after", "Fee", "Slippage", "PnL", "Reason")
         for f in self.fills:
+            avg = "—" if f.avg_entry is None or f.kind == "exit" else f"{f.avg_entry:,.2f}"
             table.add_row(
-                f.kind.replace("_", " "), f"{f.time:%Y-%m-%d %H:%M}", f"{f.price:,.2f}", f"{f.qty:.6g}",
+                f.kind.replace("_", " "), f"{f.time:%Y-%m-%d %H:%M}", f"{f.price:,.2f}", f"{f.qty:.6g}", avg,
                 f"{f.fee:,.2f}", f"{f.slippage:,.2f}", f"{f.pnl:,.2f}", f.reason.replace("_", " "),
             )
 

@@ -158,6 +158,11 @@ async def test_sort_trades_open_detail_and_export(tmp_path: Path) -> None:
         assert best.pnl == max(pnls)
         kinds = [f.kind for f in detail.fills]
         assert kinds[0] == "entry" and kinds[-1] in ("exit",) and len(detail.query_one("#fills", DataTable).rows) == len(kinds)
+        # Both entries, each labelled: the trade's cost basis and the moving average after each fill.
+        fills_table = detail.query_one("#fills", DataTable)
+        assert "Avg entry after" in [str(c.label) for c in fills_table.columns.values()]
+        assert f"cost basis {best.entry_price:,.2f}" in str(detail.query_one("#trade-summary").render())
+        assert fills_table.get_row_at(0)[4] == f"{detail.fills[0].avg_entry:,.2f}"
         await pilot.press("escape")
         await _until(pilot, lambda: isinstance(app.screen, BacktestScreen))
         await pilot.press("ctrl+e")

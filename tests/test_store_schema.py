@@ -1,0 +1,26 @@
+"""A database made by an earlier version opens: columns added since are added, nothing is lost."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from engine.runner import run_backtest
+from engine.config import BacktestConfig
+from engine.store import open_db, run_fills, save_backtest
+
+
+def test_an_older_database_gains_the_new_fill_column_and_keeps_its_rows(tmp_path) -> None:
+    path = tmp_path / "old.sqlite"
+    url = f"sqlite:///{path}"
+    engine = open_db(url)
+    run_id = save_backtest(engine, run_backtest(BacktestConfig(strategy="sma_cross")))
+    engine.dispose()
+    with sqlite3.connect(path) as conn:  # as an earlier version left it: no avg_entry_price
+        conn.execute('ALTER TABLE "fill" DROP COLUMN "avg_entry_price"')
+        before = conn.execute('SELECT COUNT(*) FROM "fill"').fetchone()[0]
+    engine = open_db(url)
+    fills = run_fills(engine, run_id)
+    assert len(fills) == before > 0
+    assert all(f.avg_entry_price is None for f in fills)  # old rows: not recorded
+    second = save_backtest(engine, run_backtest(BacktestConfig(strategy="sma_cross")))
+    assert all(f.avg_entry_price and f.avg_entry_price > 0 for f in run_fills(engine, second))
