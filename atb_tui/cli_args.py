@@ -53,6 +53,8 @@ def build_parser() -> Parser:
     acct.add_argument("--fee", type=float, default=0.1, metavar="PCT", help="fee per fill in %% of notional (0.1)")
     acct.add_argument("--slippage", type=float, default=0.05, metavar="PCT", help="adverse slippage on market fills in %% (0.05)")
     acct.add_argument("--size-fraction", type=float, default=1.0, metavar="F", help="position notional as a fraction of equity (1.0)")
+    acct.add_argument("--max-leverage", type=float, default=1.0, metavar="X",
+                      help="cap on a position's notional as a multiple of equity, scale-ins included (1.0)")
     acct.add_argument("--risk-per-trade", type=float, metavar="PCT", help="size positions to lose PCT %% of equity at the stop")
     risk = bt.add_argument_group("exits and scaling (percentages from entry)")
     risk.add_argument("--stop-loss", type=float, metavar="PCT")
@@ -113,11 +115,12 @@ def config_from_args(ns: argparse.Namespace) -> BacktestConfig:
         max_holding_bars=ns.max_holding_bars,
     )
     if ns.risk_per_trade is not None:
-        sizing = Sizing(mode="risk", risk_pct=ns.risk_per_trade, fraction=min(ns.size_fraction, 1.0))
+        sizing = Sizing(mode="risk", risk_pct=ns.risk_per_trade, fraction=min(ns.size_fraction, ns.max_leverage),
+                        max_leverage=ns.max_leverage)
         if not policy.stop_loss_pct:
             raise UsageError("--risk-per-trade needs --stop-loss")
     else:
-        sizing = Sizing(fraction=ns.size_fraction)
+        sizing = Sizing(fraction=ns.size_fraction, max_leverage=ns.max_leverage)
     return BacktestConfig(
         strategy=ns.strategy, params=_params(ns.param), data=_data_spec(ns), balance=ns.balance,
         fee_pct=ns.fee, slippage_pct=ns.slippage, sizing=sizing, policy=policy,

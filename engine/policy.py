@@ -119,12 +119,15 @@ class Sizing:
     def __post_init__(self) -> None:
         if self.mode not in ("fraction", "risk"):
             raise InputError(f"sizing mode must be 'fraction' or 'risk', got {self.mode!r}")
-        if not (isfinite(self.fraction) and 0.0 < self.fraction <= self.max_leverage):
-            raise InputError(f"size fraction must be in (0, {self.max_leverage:g}], got {self.fraction!r}")
-        if not (isfinite(self.risk_pct) and 0.0 < self.risk_pct <= 100.0):
-            raise InputError(f"risk per trade must be a percentage in (0, 100], got {self.risk_pct!r}")
         if not (isfinite(self.max_leverage) and 0.0 < self.max_leverage <= 100.0):
             raise InputError(f"max leverage must be in (0, 100], got {self.max_leverage!r}")
+        if not (isfinite(self.fraction) and 0.0 < self.fraction <= self.max_leverage):
+            raise InputError(
+                f"size fraction must be in (0, {self.max_leverage:g}] (raise the max leverage to size "
+                f"above it), got {self.fraction!r}"
+            )
+        if not (isfinite(self.risk_pct) and 0.0 < self.risk_pct <= 100.0):
+            raise InputError(f"risk per trade must be a percentage in (0, 100], got {self.risk_pct!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -95,6 +95,8 @@ def _bad_csv(tmp_path: Path) -> str:
         (["--strategy", "sma_cross", "--partial-targets", "1,2", "--partial-sizes", "0.5"], "as many sizes"),
         (["--strategy", "sma_cross", "--partial-targets", "1,2", "--partial-sizes", "0.7,0.7"], "more than the whole"),
         (["--strategy", "sma_cross", "--risk-per-trade", "1"], "--stop-loss"),
+        (["--strategy", "sma_cross", "--size-fraction", "2"], "raise the max leverage"),
+        (["--strategy", "sma_cross", "--max-leverage", "0"], "max leverage"),
         (["--strategy", "sma_cross", "--data", "/no/such/file.csv"], "file.csv"),
         (["--strategy", "sma_cross", "--data", "x.csv", "--exchange", "binance"], "cannot be combined"),
         (["--strategy", "sma_cross", "--exchange", "binance"], "--symbol"),

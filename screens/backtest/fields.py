@@ -59,7 +59,8 @@ ACCOUNT = (
     FieldSpec("balance", "Balance", "10000", "quote currency", lambda t, w: number(t, w, low=0, strict_low=True)),
     FieldSpec("fee", "Fee %", "0.1", "per fill", lambda t, w: number(t, w, low=0, high=9.99)),
     FieldSpec("slippage", "Slippage %", "0.05", "market fills", lambda t, w: number(t, w, low=0, high=9.99)),
-    FieldSpec("size_fraction", "Size (x equity)", "1.0", "0 < f <= 1", lambda t, w: number(t, w, low=0, high=1, strict_low=True)),
+    FieldSpec("size_fraction", "Size (x equity)", "1.0", "0 < f <= leverage", lambda t, w: number(t, w, low=0, high=100, strict_low=True)),
+    FieldSpec("max_leverage", "Max leverage (x)", "1.0", "caps scale-ins too", lambda t, w: number(t, w, low=0, high=100, strict_low=True)),
 )
 EXITS = (
     FieldSpec("stop_loss", "Stop-loss %", "", "off", lambda t, w: optional_number(t, w, low=0, high=100, strict_low=True)),
@@ -108,5 +109,5 @@ def build_config(strategy: str, params: dict[str, str], source: str, values: dic
     policy = build_policy(values)
     return BacktestConfig(
         strategy=strategy, params=params, data=data, balance=values["balance"], fee_pct=values["fee"],
-        slippage_pct=values["slippage"], sizing=Sizing(fraction=values["size_fraction"]), policy=policy,
+        slippage_pct=values["slippage"], sizing=Sizing(fraction=values["size_fraction"], max_leverage=values["max_leverage"]), policy=policy,
     )
