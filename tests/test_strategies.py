@@ -115,6 +115,34 @@ def test_hold_direction_opposite_entry_reverses():
     assert out.dtype == np.int8
 
 
+def test_indicators_stay_textbook_exact_over_two_years_of_hourly_bars():
+    """Window values are computed per window (no running sum drifting over the history),
+    so even the 17,544th bar matches exactly rounded references to ~1e-12."""
+    from engine.data import sample_candles
+
+    frame = sample_candles()
+    close, high, low = (frame[c].to_numpy() for c in ("close", "high", "low"))
+    for n in (10, 30):
+        windows = np.lib.stride_tricks.sliding_window_view(close, n)
+        exact = [math.fsum(w) / n for w in windows]
+        assert_close_nan(ind.sma(close, n)[n - 1 :], exact)
+    ret = np.diff(np.log(close))
+    std = [math.sqrt(math.fsum((w - math.fsum(w) / 20) ** 2) / 19) for w in np.lib.stride_tricks.sliding_window_view(ret, 20)]
+    assert_close_nan(ind.rolling_std(ret, 20)[19:], std)
+    assert ind.prior_highest(high, 20)[20:].tolist() == np.lib.stride_tricks.sliding_window_view(high, 20).max(axis=1)[:-1].tolist()
+    assert ind.prior_lowest(low, 7)[7:].tolist() == np.lib.stride_tricks.sliding_window_view(low, 7).min(axis=1)[:-1].tolist()
+    assert_close_nan(ind.atr(high, low, close, 14), ref_atr(high.tolist(), low.tolist(), close.tolist(), 14))
+    assert_close_nan(ind.rsi(close, 14), ref_rsi(close.tolist(), 14))
+
+
+def test_flat_prices_give_equal_averages_of_every_length():
+    """After a move, a flat stretch longer than the slow window is no trend either way."""
+    closes = [100.0 + (i % 7) * 0.1 for i in range(40)] + [100.1] * 40
+    assert (ind.sma(closes, 3)[-10:] == ind.sma(closes, 11)[-10:]).all()
+    sig = create_strategy("sma_cross", {"fast": 3, "slow": 11, "mode": "long_short"}).signals(candles(closes))
+    assert (sig[-29:] == 0).all() and (sig[:40] != 0).any()
+
+
 # ---------------------------------------------------------------- registry and params
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from engine.errors import InputError
 from engine.strategies.base import Decision, Param, Strategy
+from engine.strategies.incremental import IncrementalStrategy
 
 REGISTRY: dict[str, type[Strategy]] = {}
 
@@ -37,4 +38,4 @@ def create_strategy(name: str, params: dict[str, Any] | None = None) -> Strategy
     return strategy_class(name)(**(params or {}))
 
 
-__all__ = ["Decision", "Param", "Strategy", "REGISTRY", "register", "strategy_names", "strategy_class", "create_strategy"]
+__all__ = ["Decision", "IncrementalStrategy", "Param", "Strategy", "REGISTRY", "register", "strategy_names", "strategy_class", "create_strategy"]

@@ -5,12 +5,13 @@ A strategy computes its indicators once, vectorised, over the whole candle frame
 bar's close: +1 long, -1 short, 0 flat. Element ``i`` may use bars ``0..i`` only.
 The engine acts on changes of that direction (a market order at the next open) and
 asks :meth:`Strategy.decide` for the decision at those bars, which can carry its own
-exit policy (SL/TP, trailing, partials) instead of the run's default.
+exit policy (SL/TP, trailing, partials) instead of the run's default. A live session
+asks :meth:`Strategy.incremental` for the same directions one bar at a time.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Optional
 
@@ -18,6 +19,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from engine.strategies.incremental import IncrementalStrategy
 
 from engine.errors import InputError
 from engine.policy import ExitPolicy
@@ -122,9 +125,19 @@ class Strategy(ABC):
         """Bars needed before the first signal can be non-zero."""
         return 0
 
-    @abstractmethod
     def signals(self, candles: "pd.DataFrame") -> np.ndarray:
-        """Direction to hold after each bar's close (int8 array of -1/0/+1), no look-ahead."""
+        """Direction to hold after each bar's close (int8 array of -1/0/+1), no look-ahead.
+
+        By default the bar-by-bar form fed the whole history as one chunk, so the
+        backtest and a live session cannot disagree; a strategy without a bar-by-bar
+        form overrides this instead.
+        """
+        return self.incremental().feed_frame(candles)
+
+    def incremental(self) -> "IncrementalStrategy":
+        """A fresh bar-by-bar form of this strategy: ``push`` gives the direction that
+        :meth:`signals` gives at the same index, in O(window) work per bar."""
+        raise NotImplementedError(f"strategy {self.name!r} has no bar-by-bar form (define incremental())")
 
     def decide(self, i: int, direction: int, policy: ExitPolicy) -> Decision:
         """The decision at bar ``i`` where the direction changed.

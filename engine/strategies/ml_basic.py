@@ -4,14 +4,13 @@ It exists to show how a learned model fits the no-look-ahead contract. The model
 refitted every ``retrain`` bars on the last ``train`` bars only, and a sample's label
 (did the NEXT close rise?) is only used once that next close has happened: the
 model used at bar ``t`` was fitted on samples ``j`` with ``j + 1 <= fit bar <= t``.
-Plain numpy (Newton/IRLS with an L2 penalty), deterministic, no dependencies.
+The bar-by-bar form keeps just those ``train`` bars, refits on the same schedule and
+predicts each new bar with the model in force.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 import numpy as np
 
@@ -19,56 +18,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from engine.strategies import register
-from engine.strategies.base import Param, Strategy, mode_param, price_arrays
-from engine.strategies.indicators import rolling_std, rsi, sma
+from engine.strategies.base import Param, Strategy, mode_param
+from engine.strategies.incremental import Bars, IncrementalStrategy
+from engine.strategies.logistic import Model, fit_logistic, predict_up
+from engine.strategies.ml_features import (
+    FEATURE_WARMUP,
+    LOOKBACK,
+    N_FEATURES,
+    RSI_BARS,
+    feature_rows,
+    market_features,
+    next_bar_up,
+)
+from engine.strategies.tail import History, Tail
+from engine.strategies.wilder import Rsi
 
-VOL_BARS = 20
-TREND_BARS = 20
-MOMENTUM_BARS = 5
-RSI_BARS = 14
-# First bar at which every feature exists (the 20-bar volatility of returns, which
-# themselves start at bar 1, is the last to arrive).
-FEATURE_WARMUP = VOL_BARS
-
-L2 = 0.01  # ridge strength on the mean log-loss; keeps noisy windows from overfitting
-NEWTON_STEPS = 25
-NEWTON_TOL = 1e-8
-
-
-def _lag(values: np.ndarray, bars: int) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    if bars < len(values):  # a series shorter than the lag has no lagged values at all
-        out[bars:] = values[: len(values) - bars]
-    return out
-
-
-def market_features(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
-    """One row per bar of features known at that bar's close (NaN during warm-up)."""
-    log_close = np.log(close)
-    ret = np.diff(log_close, prepend=np.nan)
-    bar_range = high - low
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Where the close sits in the bar's range: buyers or sellers in control at the close.
-        close_location = np.where(bar_range > 0, (close - low) / bar_range - 0.5, 0.0)
-    return np.column_stack(
-        [
-            ret,
-            _lag(ret, 1),
-            _lag(ret, 2),
-            log_close - _lag(log_close, MOMENTUM_BARS),
-            (rsi(close, RSI_BARS) - 50.0) / 50.0,
-            rolling_std(ret, VOL_BARS),
-            log_close - np.log(sma(close, TREND_BARS)),
-            close_location,
-        ]
-    )
-
-
-def next_bar_up(close: np.ndarray) -> np.ndarray:
-    """Label of bar j: 1.0 if close[j + 1] > close[j]. The last bar has no label yet (NaN)."""
-    label = np.full(len(close), np.nan)
-    label[:-1] = close[1:] > close[:-1]
-    return label
+# A window with fewer usable samples than this is bad data: stay flat rather than fit on scraps.
+MIN_SAMPLES = 2 * (N_FEATURES + 1)
 
 
 class Refit(NamedTuple):
@@ -80,60 +46,25 @@ class Refit(NamedTuple):
     until: int
 
 
-def walk_forward_schedule(n: int, train: int, retrain: int) -> list[Refit]:
-    """The refits for ``n`` bars. The schedule depends on the bar index only, never on ``n``
-    beyond truncation, so a prefix of the data sees the same models.
+def walk_forward_schedule(n: int, train: int, retrain: int, start: int = 0) -> list[Refit]:
+    """The refits at bars ``start..n-1``. The schedule depends on the bar index only, never
+    on ``n`` beyond truncation, so a prefix of the data sees the same models.
 
     Samples end at ``hi = fit_at``: the last one is ``fit_at - 1``, whose label needs
     ``close[fit_at]``, the close of the bar the model is fitted at.
     """
     first = FEATURE_WARMUP + train
+    if start > first:
+        first += -(-(start - first) // retrain) * retrain  # the first refit at or after start
     return [Refit(t, t - train, t, min(t + retrain, n)) for t in range(first, n, retrain)]
 
 
-class Model(NamedTuple):
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray  # intercept first
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray) -> Model:
-    """L2-regularised logistic regression by Newton's method on standardised features.
-
-    The standardisation statistics come from ``x`` (the training window) only.
-    """
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0.0] = 1.0
-    design = np.column_stack([np.ones(len(x)), (x - mean) / scale])
-    m, k = design.shape
-    # The intercept is barely penalised: only enough to stay finite when a window
-    # holds a single class (a dead-flat market).
-    penalty = np.full(k, L2)
-    penalty[0] = 1e-6
-    weights = np.zeros(k)
-    for _ in range(NEWTON_STEPS):
-        p = 1.0 / (1.0 + np.exp(-(design @ weights)))
-        gradient = design.T @ (p - y) / m + penalty * weights
-        hessian = (design.T * (p * (1.0 - p))) @ design / m + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        weights = weights - step
-        if np.abs(step).max() < NEWTON_TOL:
-            break
-    return Model(mean, scale, weights)
-
-
-def predict_up(model: Model, x: np.ndarray) -> np.ndarray:
-    """P(next close > close) for each row of ``x``.
-
-    Accumulated feature by feature (element-wise) instead of a matrix product, so a
-    row's probability is bit-identical however many rows are predicted together: the
-    no-look-ahead tests compare a truncated last block with the full one.
-    """
-    z = np.full(len(x), model.weights[0])
-    for f in range(x.shape[1]):
-        z = z + (x[:, f] - model.mean[f]) / model.scale[f] * model.weights[f + 1]
-    return 1.0 / (1.0 + np.exp(-z))
+def fit_window(features: np.ndarray, label: np.ndarray) -> Optional[Model]:
+    """The model fitted on a training window's usable samples, or None if too few."""
+    usable = np.isfinite(features).all(axis=1) & np.isfinite(label)
+    if usable.sum() < MIN_SAMPLES:
+        return None
+    return fit_logistic(features[usable], label[usable])
 
 
 @register
@@ -156,24 +87,60 @@ class MlBasic(Strategy):
         return FEATURE_WARMUP + self.train
 
     def signals(self, candles: pd.DataFrame) -> np.ndarray:
-        high, low, close = price_arrays(candles, "high", "low", "close")
-        n = len(close)
-        features = market_features(high, low, close)
-        label = next_bar_up(close)
-        known = np.isfinite(features).all(axis=1)
-        usable = known & np.isfinite(label)
-        p_up = np.full(n, np.nan)
-        min_samples = 2 * (features.shape[1] + 1)
-        for block in walk_forward_schedule(n, self.train, self.retrain):
-            rows = usable[block.lo : block.hi]
-            if rows.sum() < min_samples:
-                continue  # bad data in the window: stay flat rather than fit on scraps
-            model = fit_logistic(features[block.lo : block.hi][rows], label[block.lo : block.hi][rows])
-            p_up[block.fit_at : block.until] = predict_up(model, features[block.fit_at : block.until])
-        p_up[~known] = np.nan  # a bar with broken prices gets no opinion
-        self.p_up = p_up
+        live = self.incremental()
+        directions = live.feed_frame(candles)
+        self.p_up = live.p_up
+        return directions
+
+    def incremental(self) -> IncrementalMlBasic:
+        return IncrementalMlBasic(self)
+
+
+class IncrementalMlBasic(IncrementalStrategy):
+    columns = ("high", "low", "close")
+
+    def __init__(self, strategy: MlBasic) -> None:
+        super().__init__(strategy)
+        self.prices = History(self.columns, LOOKBACK)
+        self.rsi = Rsi(RSI_BARS)
+        # What a refit reads: the last `train` bars' features, and their closes for the labels.
+        self.rows = Tail(strategy.train, (N_FEATURES,))
+        self.closes = Tail(strategy.train)
+        self.model: Optional[Model] = None
+        self.p_up = np.empty(0)  # of the latest chunk
+
+    def _feed(self, bars: Bars) -> np.ndarray:
+        (high, low, close), start = self.prices.extend(bars)
+        rows, first = self.rows.extend(feature_rows(high, low, close, self.rsi.feed(close, start), start))
+        closes, _ = self.closes.extend(close[start:])
+        self.p_up = p_up = self._p_up(rows, next_bar_up(closes), first)
         # NaN (no model yet, or a bar without features) compares False: flat.
-        direction = (p_up > 0.5 + self.threshold).astype(np.int8)
-        if self.allows_short:
-            direction -= (p_up < 0.5 - self.threshold).astype(np.int8)
+        direction = (p_up > 0.5 + self.strategy.threshold).astype(np.int8)
+        if self.strategy.allows_short:
+            direction -= (p_up < 0.5 - self.strategy.threshold).astype(np.int8)
         return direction
+
+    def _p_up(self, rows: np.ndarray, label: np.ndarray, first: int) -> np.ndarray:
+        """P(up) of the chunk's bars ``rows[first:]``, refitting where the schedule says."""
+        g0 = self.bars  # the chunk's first bar
+        offset = g0 - first  # the bar of rows[0]
+        end = offset + len(rows)
+        p_up = np.full(len(rows) - first, np.nan)
+
+        def predict(lo: int, hi: int) -> None:  # bars [lo, hi) with the model in force
+            if self.model is not None and hi > lo:
+                p_up[lo - g0 : hi - g0] = predict_up(self.model, rows[lo - offset : hi - offset])
+
+        blocks = walk_forward_schedule(end, self.strategy.train, self.strategy.retrain, start=g0)
+        predict(g0, blocks[0].fit_at if blocks else end)  # the model carried from the last chunk
+        for b in blocks:
+            self.model = fit_window(rows[b.lo - offset : b.hi - offset], label[b.lo - offset : b.hi - offset])
+            predict(b.fit_at, b.until)
+        p_up[~np.isfinite(rows[first:]).all(axis=1)] = np.nan  # a bar with broken prices gets no opinion
+        return p_up
+
+    def retained(self) -> dict[str, int]:
+        return {**self.prices.sizes(), "feature_rows": len(self.rows), "label_closes": len(self.closes)}
+
+
+__all__ = ["FEATURE_WARMUP", "MlBasic", "Refit", "fit_logistic", "market_features", "walk_forward_schedule"]

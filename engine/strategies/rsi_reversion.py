@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 from engine.errors import InputError
 from engine.strategies import register
-from engine.strategies.base import Param, Strategy, mode_param, price_arrays
-from engine.strategies.indicators import hold_direction, rsi
+from engine.strategies.base import Param, Strategy, mode_param
+from engine.strategies.hold import Hold
+from engine.strategies.incremental import Bars, IncrementalStrategy
+from engine.strategies.tail import Tail
+from engine.strategies.wilder import Rsi
 
 
 @register
@@ -39,11 +37,27 @@ class RsiReversion(Strategy):
     def warmup(self) -> int:
         return self.period
 
-    def signals(self, candles: pd.DataFrame) -> np.ndarray:
-        (close,) = price_arrays(candles, "close")
-        level = rsi(close, self.period)
+    def incremental(self) -> IncrementalRsiReversion:
+        return IncrementalRsiReversion(self)
+
+
+class IncrementalRsiReversion(IncrementalStrategy):
+    columns = ("close",)
+
+    def __init__(self, strategy: RsiReversion) -> None:
+        super().__init__(strategy)
+        self.close = Tail(1)  # the previous close, for the next price change
+        self.rsi = Rsi(strategy.period)
+        self.hold = Hold()
+
+    def _feed(self, bars: Bars) -> np.ndarray:
+        close, start = self.close.extend(bars["close"])
+        level, s = self.rsi.feed(close, start), self.strategy
         # NaN (warm-up) compares False everywhere: no events, flat.
-        long_entry, long_exit = level < self.lower, level >= self.exit
-        if not self.allows_short:
-            return hold_direction(long_entry, long_exit)
-        return hold_direction(long_entry, long_exit, level > self.upper, level <= self.exit)
+        long_entry, long_exit = level < s.lower, level >= s.exit
+        if not s.allows_short:
+            return self.hold.feed(long_entry, long_exit)
+        return self.hold.feed(long_entry, long_exit, level > s.upper, level <= s.exit)
+
+    def retained(self) -> dict[str, int]:
+        return {"close": len(self.close)}

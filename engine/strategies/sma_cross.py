@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 from engine.errors import InputError
 from engine.strategies import register
-from engine.strategies.base import Param, Strategy, mode_param, price_arrays
+from engine.strategies.base import Param, Strategy, mode_param
+from engine.strategies.incremental import Bars, IncrementalStrategy
 from engine.strategies.indicators import sma
+from engine.strategies.tail import Tail
 
 
 @register
@@ -33,10 +30,25 @@ class SmaCross(Strategy):
     def warmup(self) -> int:
         return self.slow - 1
 
-    def signals(self, candles: pd.DataFrame) -> np.ndarray:
-        (close,) = price_arrays(candles, "close")
-        fast, slow = sma(close, self.fast), sma(close, self.slow)
+    def incremental(self) -> IncrementalSmaCross:
+        return IncrementalSmaCross(self)
+
+
+class IncrementalSmaCross(IncrementalStrategy):
+    columns = ("close",)
+
+    def __init__(self, strategy: SmaCross) -> None:
+        super().__init__(strategy)
+        self.close = Tail(strategy.slow - 1)
+
+    def _feed(self, bars: Bars) -> np.ndarray:
+        close, start = self.close.extend(bars["close"])
+        s = self.strategy
+        fast, slow = sma(close, s.fast, start), sma(close, s.slow, start)
         # NaN compares False both ways, so the warm-up stays flat.
         up = fast > slow
-        down = (fast < slow) if self.allows_short else np.zeros(len(close), dtype=bool)
+        down = (fast < slow) if s.allows_short else np.zeros(len(up), dtype=bool)
         return up.astype(np.int8) - down.astype(np.int8)
+
+    def retained(self) -> dict[str, int]:
+        return {"close": len(self.close)}
