@@ -3,19 +3,32 @@
 The backtest results screen, the replay, a live session's summary and the run history
 all report the same metrics; computing them anywhere else would let two screens show
 two Sharpe ratios for one run (DESIGN.md: one implementation of every financial rule).
+The formulas live in :mod:`engine.metric_stats`, shared with the live session's
+:class:`engine.performance.PerformanceTracker`; this module scans a finished run.
 
 Conventions (percentages are in %, 2.0 means 2 %):
 
 * ``equity[i]`` is the mark-to-market equity after bar ``i``'s close. The account
   starts at ``initial_balance`` just before bar 0, so the first bar's return is
   relative to it and it seeds the running peak used for drawdowns.
-* Returns are simple bar-to-bar returns. Annualisation uses the bar spacing (median
-  time delta) and a 365-day year, since crypto trades 24/7:
-  ``periods_per_year = 365 * 86400 / bar_seconds``. Risk-free rate is 0.
+* Returns are simple bar-to-bar returns; the risk-free rate is 0. Annualisation uses
+  the data's own calendar (:mod:`engine.annualise`): ``periods_per_year`` (ppy) =
+  (bars - 1) / years from the first to the last timestamp, a year being 365.25 days
+  (daily stocks ~252, daily crypto 365.25, hourly crypto 8,766); a series spanning
+  less than a week counts as trading around the clock at its smallest bar spacing.
+  The figure is reported as ``periods_per_year``.
 * Sharpe = mean / std(ddof=1) * sqrt(ppy); Sortino = mean / sqrt(mean(min(r, 0)^2))
-  * sqrt(ppy); CAGR over first bar to last bar plus one bar; Calmar = CAGR / |max DD|.
+  * sqrt(ppy); volatility = std * sqrt(ppy). CAGR compounds over bars / ppy years
+  (the calendar span plus one average bar, as the first return starts before bar 0);
+  Calmar = CAGR / |max DD|. Identical values have zero deviation.
 * A win is ``pnl > 0``, a loss ``pnl < 0``; a break-even trade is neither (it ends both
-  streaks). Durations in days/hours are bar counts times the bar spacing.
+  streaks).
+* Durations in time come from the timestamps, not from bar counts: a trade lasts
+  from its entry bar's timestamp to its exit bar's; a drawdown from its peak bar (the
+  last bar at the running peak before it went under, bar 0 if it opened under the
+  starting balance) to the bar that regained the peak, or the last bar if none did.
+  Its length in bars counts the bars under water. The longest in time and the
+  longest in bars may be different drawdowns.
 * Anything undefined (no trades, zero deviation, no losses for the profit factor, no
   drawdown for Calmar, fewer than two bars for anything annualised) is ``None``,
   never NaN or inf: results are dumped to JSON. Values are plain Python scalars.
@@ -27,10 +40,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from engine.metric_stats import CurveStats, MetricValue, TradeStats, metrics_from_stats
 from engine.records import TradeRecord
 
 __all__ = [
@@ -41,10 +55,6 @@ __all__ = [
     "drawdown_pct",
     "format_metric",
 ]
-
-MetricValue = Union[float, int, str, None]
-
-YEAR_SECONDS = 365 * 86400
 
 
 def drawdown_pct(equity: np.ndarray, *, initial: Optional[float] = None) -> np.ndarray:
@@ -76,14 +86,6 @@ def drawdown_pct(equity: np.ndarray, *, initial: Optional[float] = None) -> np.n
     return dd
 
 
-def _f(x: Any) -> Optional[float]:
-    """A plain float, or None when undefined or not finite."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _as_utc_ns(times: Any) -> np.ndarray:
     """Timestamps as naive ``datetime64[ns]`` in UTC (accepts numpy or pandas, any unit/tz)."""
     if isinstance(times, np.ndarray) and times.dtype.kind == "M":
@@ -97,19 +99,90 @@ def _as_utc_ns(times: Any) -> np.ndarray:
     return idx.asi8.view("datetime64[ns]")
 
 
-def _iso_utc(t: np.datetime64) -> str:
-    import pandas as pd
-
-    return pd.Timestamp(t).tz_localize("UTC").isoformat()
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and (exclusive) ends of the runs of True in a boolean array."""
+    padded = np.concatenate(([False], mask, [False])).view(np.int8)
+    edges = np.flatnonzero(np.diff(padded))  # alternating run starts / ends
+    return edges[::2], edges[1::2]
 
 
 def _longest_run(mask: np.ndarray) -> int:
     """Length of the longest run of True in a boolean array."""
-    if not mask.any():
-        return 0
-    padded = np.concatenate(([False], mask, [False])).view(np.int8)
-    edges = np.flatnonzero(np.diff(padded))  # alternating run starts / ends
-    return int((edges[1::2] - edges[::2]).max())
+    starts, ends = _runs(mask)
+    return int((ends - starts).max()) if starts.size else 0
+
+
+_NO_GAP = np.iinfo(np.int64).max
+
+
+def _curve_stats(eq: np.ndarray, ns: np.ndarray, initial: float, bars_in_market: int) -> CurveStats:
+    n = int(eq.size)
+    # (eq - prev) / prev, computed in place; inf/NaN where prev == 0 is caught by _f later.
+    rets = np.empty_like(eq)
+    rets[0] = (eq[0] - initial) / initial
+    np.subtract(eq[1:], eq[:-1], out=rets[1:])
+    np.divide(rets[1:], eq[:-1], out=rets[1:])
+    ret_sum = float(rets.sum())
+    ret_std = float(rets.std(ddof=1)) if n >= 2 else math.nan
+    ret_min, ret_max = float(rets.min()), float(rets.max())
+    np.minimum(rets, 0.0, out=rets)
+    rets *= rets
+    downside_sq_sum = float(rets.sum())
+    del rets
+
+    steps = np.diff(ns)
+    # where= finds the smallest positive gap without copying the positive ones out.
+    min_step = int(steps.min(where=steps > 0, initial=_NO_GAP))
+    del steps
+
+    dd = drawdown_pct(eq, initial=initial)
+    under = dd < 0
+    starts, ends = _runs(under)
+    dd_bars = dd_ns = 0
+    if starts.size:
+        dd_bars = int((ends - starts).max())
+        # A drawdown runs from its peak bar (the bar before it went under; bar 0 if it
+        # opened under the starting balance) to the bar that recovered, or the last bar.
+        peak_bar = np.maximum(starts - 1, 0)
+        end_bar = np.minimum(ends, n - 1)
+        dd_ns = int((ns[end_bar] - ns[peak_bar]).max())
+    return CurveStats(
+        n_bars=n, initial=initial, final=float(eq[-1]), peak=max(initial, float(eq.max())),
+        start_ns=int(ns[0]), end_ns=int(ns[-1]),
+        min_step_ns=None if min_step == _NO_GAP else min_step,
+        ret_sum=ret_sum, ret_std=ret_std, ret_min=ret_min, ret_max=ret_max,
+        downside_sq_sum=downside_sq_sum, max_dd_pct=float(dd.min()), dd_bars=dd_bars, dd_ns=dd_ns,
+        bars_in_market=int(bars_in_market),
+    )
+
+
+def _trade_stats(trades: Sequence[TradeRecord], ns: np.ndarray) -> TradeStats:
+    n = len(trades)
+    if not n:
+        return TradeStats()
+    bars = np.array([(t.entry_bar, t.exit_bar) for t in trades], dtype=np.int64)
+    if bars.min() < 0 or bars.max() >= ns.size:
+        raise ValueError(f"a trade refers to a bar outside the {ns.size} bars given")
+    order = np.argsort(bars[:, 1], kind="stable")
+    cols = np.array(
+        [(t.pnl, t.pnl_pct, t.fees, t.slippage, t.mfe_pct, t.mae_pct) for t in trades], dtype=np.float64,
+    )[order]
+    pnl, pnl_pct, fees, slip, mfe, mae = cols.T
+    wins, losses = pnl > 0, pnl < 0
+    entry, exit_ = bars.T
+    return TradeStats(
+        count=n, wins=int(wins.sum()), losses=int(losses.sum()),
+        gross_profit=float(pnl[wins].sum()), gross_loss=float(-pnl[losses].sum()),
+        pnl_sum=float(pnl.sum()), pnl_std=float(pnl.std(ddof=1)) if n >= 2 else math.nan,
+        pnl_min=float(pnl.min()), pnl_max=float(pnl.max()),
+        best_pct=float(pnl_pct.max()), worst_pct=float(pnl_pct.min()),
+        fees=float(fees.sum()), slippage=float(slip.sum()),
+        mfe_sum=float(mfe.sum()), mae_sum=float(mae.sum()),
+        bars_sum=int((exit_ - entry).sum()),
+        # Calendar time from the entry bar to the exit bar: a weekend inside a trade counts.
+        duration_ns_sum=int((ns[exit_] - ns[entry]).sum()),
+        win_streak=_longest_run(wins), loss_streak=_longest_run(losses),
+    )
 
 
 def compute_metrics(
@@ -125,8 +198,8 @@ def compute_metrics(
     """Metrics of one run. See the module docstring for the conventions.
 
     ``equity`` and ``times`` (UTC, one per bar) must have the same, non-zero length;
-    ``trades`` are closed trades (ordered by exit bar for the streaks; ties keep the
-    given order). Keys are those of :data:`METRIC_SPECS`.
+    ``trades`` are closed trades whose bars index ``times`` (ordered by exit bar for
+    the streaks; ties keep the given order). Keys are those of :data:`METRIC_SPECS`.
     """
     eq = np.asarray(equity, dtype=np.float64)
     ts = _as_utc_ns(times)
@@ -139,135 +212,17 @@ def compute_metrics(
     initial = float(initial_balance)
     if not (math.isfinite(initial) and initial > 0):
         raise ValueError(f"initial_balance must be positive, got {initial_balance!r}")
-    n_bars = int(eq.size)
-
+    ns = ts.view(np.int64)
     with np.errstate(all="ignore"):
-        # --- time base ---------------------------------------------------------
-        bar_seconds: Optional[float] = None
-        if n_bars >= 2:
-            med = float(np.median(np.diff(ts).view(np.int64), overwrite_input=True)) / 1e9
-            if med > 0:
-                bar_seconds = med
-        ppy = YEAR_SECONDS / bar_seconds if bar_seconds else None
-
-        # --- returns -----------------------------------------------------------
-        final = float(eq[-1])
-        ratio = final / initial
-        total_return = (ratio - 1.0) * 100.0
-
-        cagr: Optional[float] = None
-        if bar_seconds is not None:
-            elapsed = (ts[-1] - ts[0]).astype(np.int64) / 1e9 + bar_seconds
-            years = elapsed / YEAR_SECONDS
-            if years > 0:
-                if ratio <= 0:
-                    cagr = -100.0
-                else:
-                    try:
-                        cagr = _f((math.exp(math.log(ratio) / years) - 1.0) * 100.0)
-                    except OverflowError:
-                        cagr = None
-
-        # (eq - prev) / prev, computed in place; inf/NaN where prev == 0 is caught by _f below.
-        rets = np.empty_like(eq)
-        rets[0] = (eq[0] - initial) / initial
-        np.subtract(eq[1:], eq[:-1], out=rets[1:])
-        np.divide(rets[1:], eq[:-1], out=rets[1:])
-
-        vol = sharpe = sortino = None
-        if ppy is not None and n_bars >= 2:
-            mean_r = float(rets.mean())
-            std_r = float(rets.std(ddof=1))
-            vol = _f(std_r * math.sqrt(ppy) * 100.0)
-            if std_r > 0:
-                sharpe = _f(mean_r / std_r * math.sqrt(ppy))
-            losses = np.minimum(rets, 0.0)
-            losses *= losses
-            downside = float(np.sqrt(np.mean(losses)))
-            del losses
-            if downside > 0:
-                sortino = _f(mean_r / downside * math.sqrt(ppy))
-
-        # --- drawdown ----------------------------------------------------------
-        dd = drawdown_pct(eq, initial=initial)
-        max_dd = float(dd.min())
-        max_dd = 0.0 if max_dd == 0 else max_dd  # no "-0.0"
-        dd_bars = _longest_run(dd < 0)
-        dd_days = dd_bars * bar_seconds / 86400.0 if bar_seconds is not None else None
-        calmar = _f(cagr / abs(max_dd)) if cagr is not None and max_dd < 0 else None
-
-        # --- trades ------------------------------------------------------------
-        n = len(trades)
-        if n:
-            order = np.argsort(np.fromiter((t.exit_bar for t in trades), np.int64, n), kind="stable")
-            cols = np.array(
-                [(t.pnl, t.pnl_pct, t.fees, t.slippage, t.mfe_pct, t.mae_pct, t.duration_bars)
-                 for t in trades],
-                dtype=np.float64,
-            )[order]
-            pnl, pnl_pct, fees, slip, mfe, mae, dur = cols.T
-        else:
-            pnl = pnl_pct = fees = slip = mfe = mae = dur = np.empty(0)
-        wins, losses = pnl > 0, pnl < 0
-        gross_profit = float(pnl[wins].sum())
-        gross_loss = float(-pnl[losses].sum())
-
-        def mean_or_none(a: np.ndarray) -> Optional[float]:
-            return _f(a.mean()) if a.size else None
-
-        sqn = None
-        if n >= 2:
-            std_pnl = float(pnl.std(ddof=1))
-            if std_pnl > 0:
-                sqn = _f(math.sqrt(min(n, 100)) * float(pnl.mean()) / std_pnl)
-        avg_dur = mean_or_none(dur)
-        avg_dur_hours = avg_dur * bar_seconds / 3600.0 if avg_dur is not None and bar_seconds else None
-
-        first_price, last_price = float(first_price), float(last_price)
-        buy_hold = (last_price / first_price - 1.0) * 100.0 if first_price > 0 else None
-
-        result: dict[str, MetricValue] = {
-            "total_return_pct": _f(total_return),
-            "cagr_pct": cagr,
-            "volatility_ann_pct": vol,
-            "sharpe": sharpe,
-            "sortino": sortino,
-            "calmar": calmar,
-            "max_drawdown_pct": _f(max_dd),
-            "max_drawdown_duration_bars": dd_bars,
-            "max_drawdown_duration_days": _f(dd_days),
-            "trades": n,
-            "win_rate_pct": _f(wins.mean() * 100.0) if n else None,
-            "profit_factor": _f(gross_profit / gross_loss) if gross_loss > 0 else None,
-            "expectancy": mean_or_none(pnl),
-            "avg_win": mean_or_none(pnl[wins]),
-            "avg_loss": mean_or_none(pnl[losses]),
-            "best_trade_pct": _f(pnl_pct.max()) if n else None,
-            "worst_trade_pct": _f(pnl_pct.min()) if n else None,
-            "avg_duration_bars": avg_dur,
-            "avg_duration_hours": _f(avg_dur_hours),
-            "exposure_pct": _f(int(bars_in_market) / n_bars * 100.0),
-            "total_fees": _f(fees.sum()),
-            "total_slippage": _f(slip.sum()),
-            "buy_hold_return_pct": _f(buy_hold),
-            "sqn": sqn,
-            "longest_win_streak": _longest_run(wins),
-            "longest_loss_streak": _longest_run(losses),
-            "avg_mfe_pct": mean_or_none(mfe),
-            "avg_mae_pct": mean_or_none(mae),
-            "final_equity": _f(final),
-            "peak_equity": _f(max(initial, float(eq.max()))),
-            "start": _iso_utc(ts[0]),
-            "end": _iso_utc(ts[-1]),
-            "bars": n_bars,
-        }
-    return result
+        curve = _curve_stats(eq, ns, initial, bars_in_market)
+        trade_stats = _trade_stats(trades, ns)
+    return metrics_from_stats(curve, trade_stats, first_price=first_price, last_price=last_price)
 
 
 # --- display ---------------------------------------------------------------------
 
 GROUPS = ("Returns", "Risk", "Trades", "Costs", "Excursion", "Equity")
-FORMATS = ("pct", "money", "ratio", "int", "bars", "days", "hours", "text")
+FORMATS = ("pct", "money", "ratio", "int", "decimal", "bars", "days", "hours", "text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,12 +274,13 @@ METRIC_SPECS: tuple[MetricSpec, ...] = (
     _S("start", "Start", "Equity", "text"),
     _S("end", "End", "Equity", "text"),
     _S("bars", "Bars", "Equity", "int"),
+    _S("periods_per_year", "Bars / year", "Equity", "decimal"),
 )
 del _S
 
 
 def format_metric(value: MetricValue, fmt: str) -> str:
-    """Table text for one metric: ``None`` -> "—", pct "12.34 %", money "1,234.50"."""
+    """Table text for one metric: ``None`` -> "—", pct "12.34 %", money "1,234.50", decimal "8,766.0"."""
     if value is None:
         return "—"
     if fmt == "text":
@@ -342,6 +298,8 @@ def format_metric(value: MetricValue, fmt: str) -> str:
         return f"{v:.2f}"
     if fmt == "int":
         return f"{round(v):,d}"
+    if fmt == "decimal":
+        return f"{v:,.1f}"
     if fmt == "bars":
         return f"{round(v):,d} bars" if v == round(v) else f"{v:,.1f} bars"
     if fmt == "days":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from pandas.tseries.holiday import (
+    AbstractHolidayCalendar, GoodFriday, Holiday, USLaborDay, USMartinLutherKingJr, USMemorialDay,
+    USPresidentsDay, USThanksgivingDay, nearest_workday,
+)
 
 from engine.metrics import METRIC_SPECS, MetricSpec, compute_metrics, drawdown_pct, format_metric
 from engine.enums import ExitReason, Side
@@ -61,8 +66,9 @@ def test_hand_example_returns_and_drawdown(m5):
     assert m5["total_return_pct"] == pytest.approx((1210 / 1000 - 1) * 100)  # 21 %
     assert m5["max_drawdown_pct"] == pytest.approx((990 - 1100) / 1100 * 100)  # -10 %
     assert m5["max_drawdown_duration_bars"] == 2
-    assert m5["max_drawdown_duration_days"] == pytest.approx(2 / 24)  # hourly bars
-    years = 5 * 3600 / (365 * 86400)  # 4 hours first-to-last + one bar
+    assert m5["max_drawdown_duration_days"] == pytest.approx(3 / 24)  # peak 01:00 to recovery 04:00
+    assert m5["periods_per_year"] == pytest.approx(365.25 * 24)  # under a week: around the clock
+    years = 5 / (365.25 * 24)  # 4 hours first-to-last + one bar
     cagr = (1.21 ** (1 / years) - 1) * 100
     assert m5["cagr_pct"] == pytest.approx(cagr)
     assert m5["calmar"] == pytest.approx(cagr / 10.0)
@@ -85,7 +91,7 @@ def test_hand_example_trades(m5):
     assert m5["best_trade_pct"] == 14.0
     assert m5["worst_trade_pct"] == -4.5
     assert m5["avg_duration_bars"] == pytest.approx((1 + 2 + 1) / 3)
-    assert m5["avg_duration_hours"] == pytest.approx((1 + 2 + 1) / 3)  # one-hour bars
+    assert m5["avg_duration_hours"] == pytest.approx((1 + 2 + 1) / 3)  # entry to exit timestamps
     assert m5["total_fees"] == pytest.approx(3.5)
     assert m5["total_slippage"] == pytest.approx(1.25)
     assert m5["avg_mfe_pct"] == pytest.approx((12 + 15 + 2) / 3)
@@ -99,7 +105,7 @@ def test_hand_example_trades(m5):
 
 def test_hand_example_sharpe_sortino_on_hourly_bars(m5):
     r = np.array([1000 / 1000 - 1, 1100 / 1000 - 1, 990 / 1100 - 1, 1045 / 990 - 1, 1210 / 1045 - 1])
-    ppy = 365 * 24
+    ppy = 365.25 * 24
     std = math.sqrt(((r - r.mean()) ** 2).sum() / 4)
     assert m5["volatility_ann_pct"] == pytest.approx(std * math.sqrt(ppy) * 100)
     assert m5["sharpe"] == pytest.approx(r.mean() / std * math.sqrt(ppy))
@@ -112,34 +118,37 @@ def test_sharpe_and_sortino_by_hand_on_tiny_series():
     m = metrics([], [110.0, 99.0, 108.9], times(3, DAY), initial=100.0)
     # mean 1/30; std(ddof=1) = sqrt(((1/15)^2 * 2 + (2/15)^2) / 2) = sqrt(3)/15
     # downside deviation = sqrt(0.1^2 / 3) = 0.1/sqrt(3)
-    assert m["sharpe"] == pytest.approx((1 / 30) / (math.sqrt(3) / 15) * math.sqrt(365))
-    assert m["sortino"] == pytest.approx((1 / 30) / (0.1 / math.sqrt(3)) * math.sqrt(365))
-    assert m["volatility_ann_pct"] == pytest.approx(math.sqrt(3) / 15 * math.sqrt(365) * 100)
+    assert m["sharpe"] == pytest.approx((1 / 30) / (math.sqrt(3) / 15) * math.sqrt(365.25))
+    assert m["sortino"] == pytest.approx((1 / 30) / (0.1 / math.sqrt(3)) * math.sqrt(365.25))
+    assert m["volatility_ann_pct"] == pytest.approx(math.sqrt(3) / 15 * math.sqrt(365.25) * 100)
     assert m["max_drawdown_pct"] == pytest.approx(-10.0)
     assert m["max_drawdown_duration_bars"] == 2  # 99 and 108.9 both below 110
-    assert m["max_drawdown_duration_days"] == pytest.approx(2.0)
+    assert m["max_drawdown_duration_days"] == pytest.approx(2.0)  # peak bar 0 to the last bar
 
 
 def test_first_return_is_relative_to_initial_balance():
     # equity 100, 110 from an initial 50: returns are +100 % and +10 %
     m = metrics([], [100.0, 110.0], times(2, DAY), initial=50.0)
     r = np.array([1.0, 0.1])
-    assert m["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(365))
+    assert m["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(365.25))
 
 
 def test_cagr_on_two_year_daily_series():
-    # 730 daily bars: 729 days first-to-last + one bar = 730 days = 2 years of 365 days
-    eq = np.linspace(100.0, 121.0, 730)
-    m = metrics([], eq, times(730, DAY), initial=100.0)
-    assert m["cagr_pct"] == pytest.approx(10.0)  # 1.1 ** 2 = 1.21
+    # 731 daily bars: 730 days first-to-last + one bar = 731 days = 2.0014 years of 365.25 days
+    eq = np.linspace(100.0, 121.0, 731)
+    m = metrics([], eq, times(731, DAY), initial=100.0)
+    assert m["periods_per_year"] == pytest.approx(365.25)
+    assert m["cagr_pct"] == pytest.approx((1.21 ** (365.25 / 731) - 1) * 100)
     assert m["total_return_pct"] == pytest.approx(21.0)
     assert m["max_drawdown_pct"] == 0.0
     assert m["calmar"] is None
 
 
 def test_cagr_on_one_year_of_six_hour_bars_with_a_loss():
-    eq = np.linspace(100.0, 64.0, 4 * 365)
-    m = metrics([], eq, times(4 * 365, np.timedelta64(6, "h")), initial=100.0)
+    # 1461 six-hour bars: 1460 quarter days first-to-last + one bar = 365.25 days
+    eq = np.linspace(100.0, 64.0, 1461)
+    m = metrics([], eq, times(1461, np.timedelta64(6, "h")), initial=100.0)
+    assert m["periods_per_year"] == pytest.approx(1461.0)
     assert m["cagr_pct"] == pytest.approx(-36.0)
     assert m["calmar"] == pytest.approx(-36.0 / 36.0)
 
@@ -147,7 +156,7 @@ def test_cagr_on_one_year_of_six_hour_bars_with_a_loss():
 def test_drawdown_duration_runs_to_the_end_when_never_recovered():
     m = metrics([], [1000.0, 1100.0, 1050.0, 1000.0, 1090.0])
     assert m["max_drawdown_duration_bars"] == 3
-    assert m["max_drawdown_duration_days"] == pytest.approx(3.0)
+    assert m["max_drawdown_duration_days"] == pytest.approx(3.0)  # peak bar 1 to the last bar
     assert m["max_drawdown_pct"] == pytest.approx((1000 - 1100) / 1100 * 100)
 
 
@@ -174,14 +183,105 @@ def test_peak_equity_counts_the_initial_balance():
     assert m["final_equity"] == 950.0
 
 
-def test_bar_spacing_is_the_median_delta():
-    # one 8-day gap among 1-day steps: the bar is a day, not (1+1+8)/3 days
-    ts = np.array(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-11"], dtype="datetime64[ns]")
-    m = metrics([trade(1, 5.0, entry=0, exit=3)], [1000.0, 900.0, 950.0, 980.0], ts)
-    assert m["max_drawdown_duration_days"] == pytest.approx(3.0)
-    assert m["avg_duration_hours"] == pytest.approx(3 * 24.0)
-    # CAGR uses the calendar span: 10 days + one bar = 11 days
-    assert m["cagr_pct"] == pytest.approx((0.98 ** (365 / 11) - 1) * 100)
+# --- the data's own calendar ---------------------------------------------------
+
+
+class _StockHolidays(AbstractHolidayCalendar):
+    # Nine NYSE-style holidays: with weekends gone, about 252 sessions a year.
+    rules = [
+        Holiday("New Year", month=1, day=1, observance=nearest_workday),
+        USMartinLutherKingJr, USPresidentsDay, GoodFriday, USMemorialDay,
+        Holiday("Independence Day", month=7, day=4, observance=nearest_workday),
+        USLaborDay, USThanksgivingDay,
+        Holiday("Christmas", month=12, day=25, observance=nearest_workday),
+    ]
+
+
+def stock_days(start: str, end: str) -> pd.DatetimeIndex:
+    return pd.bdate_range(start, end, freq="C", holidays=_StockHolidays().holidays(start, end), tz="UTC")
+
+
+def random_walk(n: int, seed: int = 7) -> np.ndarray:
+    return 1000.0 * np.cumprod(1.0 + np.random.default_rng(seed).normal(0.0005, 0.01, n))
+
+
+def test_daily_stock_data_is_annualised_at_about_252_sessions():
+    idx = stock_days("2019-01-01", "2023-12-31")
+    eq = random_walk(len(idx))
+    m = metrics([], eq, idx, initial=1000.0)
+    span_years = (idx[-1] - idx[0]).total_seconds() / (365.25 * 86400)
+    ppy = (len(idx) - 1) / span_years
+    assert abs(ppy - 252) < 2
+    assert m["periods_per_year"] == pytest.approx(ppy)
+    r = np.diff(np.concatenate(([1000.0], eq))) / np.concatenate(([1000.0], eq[:-1]))
+    assert m["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(ppy))
+    assert m["volatility_ann_pct"] == pytest.approx(r.std(ddof=1) * math.sqrt(ppy) * 100)
+    # CAGR over calendar time: the span plus one average bar, not bars / 365
+    years = len(idx) / ppy
+    assert m["cagr_pct"] == pytest.approx(((eq[-1] / 1000.0) ** (1 / years) - 1) * 100)
+
+
+@pytest.mark.parametrize(
+    "freq, periods, ppy",
+    [("D", 800, 365.25), ("h", 24 * 40, 365.25 * 24), ("15min", 4 * 24 * 10, 365.25 * 96)],
+)
+def test_round_the_clock_data_is_annualised_at_its_bar_count(freq, periods, ppy):
+    idx = pd.date_range("2023-01-01", periods=periods, freq=freq, tz="UTC")
+    m = metrics([], random_walk(periods), idx)
+    assert m["periods_per_year"] == pytest.approx(ppy)
+
+
+def test_hourly_stock_sessions_are_annualised_at_their_own_count():
+    days = stock_days("2022-01-01", "2023-12-31")
+    idx = pd.DatetimeIndex([d + pd.Timedelta(hours=14, minutes=30) + pd.Timedelta(hours=h)
+                            for d in days for h in range(7)])  # 7 bars a session
+    m = metrics([], random_walk(len(idx)), idx)
+    assert abs(m["periods_per_year"] - 7 * 252) < 7 * 2
+
+
+def test_a_span_under_a_week_counts_as_round_the_clock_at_the_smallest_gap():
+    # Friday, Monday, Tuesday: the weekend gap would halve a density estimate
+    idx = pd.DatetimeIndex(["2024-01-05", "2024-01-08", "2024-01-09"], tz="UTC")
+    m = metrics([], [1000.0, 1010.0, 1005.0], idx)
+    assert m["periods_per_year"] == pytest.approx(365.25)
+    assert m["cagr_pct"] == pytest.approx((1.005 ** (365.25 / 3) - 1) * 100)
+
+
+def test_no_calendar_without_elapsed_time():
+    ts = np.array(["2024-01-01"] * 3, dtype="datetime64[ns]")
+    m = metrics([], [1000.0, 1010.0, 1005.0], ts)
+    for key in ("periods_per_year", "cagr_pct", "sharpe", "sortino", "volatility_ann_pct", "calmar"):
+        assert m[key] is None, key
+
+
+def test_a_trade_over_a_weekend_lasts_its_calendar_time():
+    idx = pd.DatetimeIndex(["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"], tz="UTC")
+    m = metrics([trade(1, 5.0, entry=1, exit=2)], [1000.0, 1000.0, 1005.0, 1005.0], idx)
+    assert m["avg_duration_bars"] == 1.0
+    assert m["avg_duration_hours"] == pytest.approx(72.0)  # Friday to Monday
+
+
+def test_longest_drawdown_in_time_runs_from_peak_bar_to_recovery_bar():
+    day = pd.Timedelta(days=1)
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    idx = pd.DatetimeIndex([t0 + k * day for k in (0, 1, 3, 10, 11, 40)])
+    # peak 110 at day 1; under water on days 3 and 10; back above on day 11 (a 2-bar
+    # drawdown of 10 days); then 108 < 111 on day 40 (a 1-bar drawdown of 29 days)
+    m = metrics([], [100.0, 110.0, 105.0, 100.0, 111.0, 108.0], idx, initial=100.0)
+    assert m["max_drawdown_duration_bars"] == 2
+    assert m["max_drawdown_duration_days"] == pytest.approx(29.0)
+
+
+def test_drawdown_opening_under_the_starting_balance_starts_at_the_first_bar():
+    idx = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-09"], tz="UTC")
+    m = metrics([], [950.0, 980.0, 990.0, 1010.0], idx, initial=1000.0)
+    assert m["max_drawdown_duration_bars"] == 3
+    assert m["max_drawdown_duration_days"] == pytest.approx(8.0)  # bar 0 to the recovery
+
+
+def test_a_trade_outside_the_bars_is_rejected():
+    with pytest.raises(ValueError, match="outside"):
+        metrics([trade(1, 1.0, entry=0, exit=3)], [1000.0, 1000.0])
 
 
 def test_streaks_follow_exit_order_and_break_even_breaks_streaks():
@@ -267,16 +367,22 @@ def test_sqn_needs_two_trades_with_different_pnl():
     assert metrics([trade(1, 10.0), trade(2, 10.0, exit=2)], [1000.0] * 3)["sqn"] is None
 
 
+def test_identical_values_have_no_deviation():
+    # numpy's two-pass std of [0.1] * 3 is 1.4e-17, which would be an SQN of 1e16
+    assert metrics([trade(i, 0.1, exit=i) for i in (1, 2, 3)], [1000.0] * 4)["sqn"] is None
+
+
 def test_single_bar():
     m = metrics([trade(1, 50.0, entry=0, exit=0)], [1050.0], times(1), in_market=1)
     assert m["bars"] == 1
     assert m["total_return_pct"] == pytest.approx(5.0)
-    for key in ("cagr_pct", "volatility_ann_pct", "sharpe", "sortino", "calmar",
-                "max_drawdown_duration_days", "avg_duration_hours"):
+    for key in ("cagr_pct", "volatility_ann_pct", "sharpe", "sortino", "calmar", "periods_per_year"):
         assert m[key] is None, key
     assert m["max_drawdown_pct"] == 0.0
     assert m["max_drawdown_duration_bars"] == 0
+    assert m["max_drawdown_duration_days"] == 0.0
     assert m["avg_duration_bars"] == 0.0
+    assert m["avg_duration_hours"] == 0.0
     assert m["exposure_pct"] == 100.0
     assert m["start"] == m["end"] == "2024-01-01T00:00:00+00:00"
 
@@ -301,7 +407,7 @@ def test_times_in_any_unit_or_timezone_give_the_same_result():
     assert shifted["start"] == "2024-01-01T01:00:00+00:00"
     secs = metrics(TRADES3, eq, times(5, HOUR).astype("datetime64[s]"))
     for other in (shifted, secs):
-        for key in ("cagr_pct", "sharpe", "max_drawdown_duration_days", "avg_duration_hours"):
+        for key in ("cagr_pct", "sharpe", "max_drawdown_duration_days", "avg_duration_hours", "periods_per_year"):
             assert other[key] == pytest.approx(base[key]), key
 
 
@@ -344,6 +450,7 @@ trade_st = st.builds(
 def test_result_is_json_safe_for_random_inputs(equity, steps, trades, initial, first, last, in_market):
     n = len(equity)
     ts = T0 + np.cumsum([0] + steps[: n - 1]).astype("timedelta64[s]")
+    trades = [replace(t, entry_bar=min(t.entry_bar, n - 1), exit_bar=min(t.exit_bar, n - 1)) for t in trades]
     m = compute_metrics(trades, np.array(equity), ts, initial_balance=initial, first_price=first,
                         last_price=last, bars_in_market=min(in_market, n))
     json.dumps(m, allow_nan=False)
@@ -455,6 +562,8 @@ def test_spec_is_frozen_and_validated():
         (-1234.5, "money", "-1,234.50"),
         (1.23456, "ratio", "1.23"),
         (12345, "int", "12,345"),
+        (8766.0, "decimal", "8,766.0"),
+        (252.44, "decimal", "252.4"),
         (12, "bars", "12 bars"),
         (4 / 3, "bars", "1.3 bars"),
         (2.5, "days", "2.50 d"),
