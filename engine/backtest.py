@@ -29,7 +29,7 @@ from engine.risk import time_exit_bar
 from engine.scan import scan_quiet
 from engine.state import PendingOrder
 from engine.strategies.base import Strategy
-from engine.trailing import NO_TRAIL, TrailingUpdate
+from engine.trailing import NO_TRAIL, new_update
 
 Progress = Callable[[int, int], None]
 
@@ -201,11 +201,11 @@ class Backtest:
                     if k > j:  # bars j..k-1 were quiet
                         stop = None if ts == inf or ts == -inf else ts
                         if nxt < k:
-                            eng.hold_quiet(j, nxt + 1, TrailingUpdate(hw, lw, active, stop))
+                            eng.hold_quiet(j, nxt + 1, new_update((hw, lw, active, stop)))
                             eng.close_phase(nxt, int(signals[nxt]))
                             st.bar = nxt + 1
                         else:
-                            eng.hold_quiet(j, k, TrailingUpdate(hw, lw, active, stop))
+                            eng.hold_quiet(j, k, new_update((hw, lw, active, stop)))
                             st.bar = k
                         continue
             if st.position is not None:

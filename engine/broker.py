@@ -14,6 +14,7 @@ from typing import NamedTuple, Optional, Protocol
 
 from engine.costs import CostModel
 from engine.levels import Level
+from engine.fast import fast_new
 from engine.touch import touches
 
 
@@ -24,6 +25,9 @@ class Execution(NamedTuple):
     qty: float
     fee: float
     slippage: float  # cost of slippage in quote currency
+
+
+_execution = fast_new(Execution)
 
 
 class Broker(Protocol):
@@ -44,11 +48,11 @@ class SimulatedBroker:
 
     def market(self, ref_price: float, qty: float, buy: bool) -> Execution:
         price, fee, slip = self.costs.execute(ref_price, qty, buy, True)
-        return Execution(price, qty, fee, slip)
+        return _execution((price, qty, fee, slip))
 
     def limit(self, ref_price: float, qty: float, buy: bool) -> Execution:
         price, fee, slip = self.costs.execute(ref_price, qty, buy, False)
-        return Execution(price, qty, fee, slip)
+        return _execution((price, qty, fee, slip))
 
     def market_price(self, ref_price: float, buy: bool) -> float:
         """The price a market order would fill at (sizing caps need it before the fill)."""

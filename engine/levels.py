@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple, Union
 
 from engine.enums import ExitReason
+from engine.fast import fast_new
 
 # Tie-break where several levels are reached at the same point of a bar's path:
 # the stop wins, then exits, then scale-ins.
@@ -35,6 +36,9 @@ class Level(NamedTuple):
     direction: int  # +1: reached by a rising price, -1: by a falling one
     priority: int  # STOP, EXIT or SCALE_IN
     due: Union[ExitReason, PartialExitAction, ScaleInAction]  # the stop's exit reason, or the policy action
+
+
+new_level = fast_new(Level)
 
 
 def triggers(levels: list[Level]) -> tuple[float, float]:

@@ -11,7 +11,7 @@ Targets are limit-type fills (no slippage); scale-ins are market-type.
 
 from __future__ import annotations
 
-from engine.levels import EXIT, SCALE_IN, Level, PartialExitAction, ScaleInAction
+from engine.levels import EXIT, SCALE_IN, Level, PartialExitAction, ScaleInAction, new_level
 from engine.records import OpenPosition
 from engine.touch import pct_level
 
@@ -32,15 +32,15 @@ class PartialOperationsManager:
         policy = pos.policy
         out: list[Level] = []
         if pos.take_profit is not None:
-            out.append(Level(pos.take_profit, s, EXIT, TAKE_PROFIT))
+            out.append(new_level((pos.take_profit, s, EXIT, TAKE_PROFIT)))
         k = pos.partial_exits_done
         if k < len(policy.exit_targets):
             level = pct_level(avg_at_start, s * policy.exit_targets[k])
-            out.append(Level(level, s, EXIT, policy.exit_actions[k]))
+            out.append(new_level((level, s, EXIT, policy.exit_actions[k])))
         n = pos.scale_ins_done
         if n < policy.scale_in_limit:
             th = policy.scale_in_thresholds[n]
             # A positive threshold adds into strength, a negative one averages down.
             level = pct_level(pos.entry_price, s * th)
-            out.append(Level(level, s if th > 0 else -s, SCALE_IN, policy.scale_in_actions[n]))
+            out.append(new_level((level, s if th > 0 else -s, SCALE_IN, policy.scale_in_actions[n])))
         return out

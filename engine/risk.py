@@ -6,7 +6,7 @@ from typing import Optional
 
 from engine.errors import InputError
 from engine.enums import ExitReason, Side
-from engine.levels import STOP, Level
+from engine.levels import STOP, Level, new_level
 from engine.policy import ExitPolicy, Sizing
 from engine.records import OpenPosition
 from engine.touch import pct_level
@@ -46,7 +46,7 @@ def stop_level(pos: OpenPosition) -> Optional[Level]:
     if stop is None:
         return None
     trailing = pos.trailing_stop is not None and stop == pos.trailing_stop and stop != pos.stop_loss
-    return Level(stop, -pos.sign, STOP, ExitReason.TRAILING_STOP if trailing else ExitReason.STOP_LOSS)
+    return new_level((stop, -pos.sign, STOP, ExitReason.TRAILING_STOP if trailing else ExitReason.STOP_LOSS))
 
 
 def time_exit_bar(pos: OpenPosition) -> Optional[int]:

@@ -18,6 +18,7 @@ from engine.broker import Execution
 from engine.errors import InputError
 from engine.enums import ExitReason, FillKind, Side
 from engine.policy import ExitPolicy
+from engine.fast import fast_new
 from engine.records import FillRecord, OpenPosition, TradeRecord
 from engine.risk import stop_and_target
 from engine.trailing import TrailingUpdate
@@ -34,6 +35,10 @@ class OpenResult(NamedTuple):
 class ExitResult(NamedTuple):
     fill: FillRecord
     trade: Optional[TradeRecord]  # set when the exit closed the position
+
+
+_open_result = fast_new(OpenResult)
+_exit_result = fast_new(ExitResult)
 
 
 class PositionTracker:
@@ -55,7 +60,7 @@ class PositionTracker:
             entered_qty=qty, entry_notional=price * qty, realized_pnl=-fee, fees_paid=fee,
             slippage_paid=slip,
         )
-        return OpenResult(pos, FillRecord(trade_no, FillKind.ENTRY, side, bar, price, qty, fee, slip, -fee, reason, price))
+        return _open_result((pos, FillRecord(trade_no, FillKind.ENTRY, side, bar, price, qty, fee, slip, -fee, reason, price)))
 
     @staticmethod
     def scale_in(
@@ -105,14 +110,14 @@ class PositionTracker:
         kind = FillKind.EXIT if closes else FillKind.PARTIAL_EXIT
         fill_record = FillRecord(pos.trade_no, kind, pos.side, bar, price, qty, fee, slip, pnl, reason.value, pos.avg_entry_price)
         if not closes:
-            return ExitResult(fill_record, None)
+            return _exit_result((fill_record, None))
         trade = TradeRecord(
             pos.trade_no, pos.side, pos.entry_bar, bar,
             pos.entry_notional / pos.entered_qty, pos.exit_notional / pos.exited_qty, pos.entered_qty,
             pos.realized_pnl, pos.realized_pnl / pos.entry_notional * 100.0, pos.fees_paid, pos.slippage_paid,
             reason, pos.mfe_pct(), pos.mae_pct(),
         )
-        return ExitResult(fill_record, trade)
+        return _exit_result((fill_record, trade))
 
     @staticmethod
     def lived_through(pos: OpenPosition, low: float, high: float) -> None:

@@ -17,6 +17,7 @@ import math
 from typing import NamedTuple, Optional
 
 from engine.jit import njit
+from engine.fast import fast_new
 from engine.records import OpenPosition
 from engine.touch import pct_level_jit as pct_level, touches_jit as touches
 
@@ -66,6 +67,9 @@ class TrailingUpdate(NamedTuple):
     stop: Optional[float]
 
 
+new_update = fast_new(TrailingUpdate)
+
+
 class TrailingStopManager:
     """Computes, never mutates: the tracker applies the returned update."""
 
@@ -83,4 +87,4 @@ class TrailingStopManager:
             pos.sign, high, low, pos.high_water, pos.low_water, pos.avg_entry_price,
             activation, distance, pos.trailing_active, self.stop_sentinel(pos),
         )
-        return TrailingUpdate(hw, lw, bool(active), None if math.isinf(stop) else float(stop))
+        return new_update((hw, lw, bool(active), None if math.isinf(stop) else float(stop)))
