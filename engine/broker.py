@@ -67,7 +67,7 @@ class BarPath:
     several such levels is the order in which the gap crossed them (furthest first).
     """
 
-    __slots__ = ("open", "high", "low", "sign", "adverse", "first_leg")
+    __slots__ = ("open", "high", "low", "sign", "adverse", "first_leg", "_seen")
 
     def __init__(self, sign: int, bar_open: float, high: float, low: float) -> None:
         self.sign = sign
@@ -76,18 +76,27 @@ class BarPath:
         self.low = low
         self.adverse = low if sign > 0 else high
         self.first_leg = abs(bar_open - self.adverse)
+        # Levels are asked about again after every fill in the bar; the path does not change.
+        self._seen: dict[tuple[float, int], Optional[tuple[float, float, float]]] = {}
 
     def reach(self, level: float, direction: int) -> Optional[tuple[float, float, float]]:
         """``(distance, tie-break, reference price)`` where the path reaches ``level`` moving
         in ``direction``, or None if it never does."""
+        key = (level, direction)
+        seen = self._seen
+        if key in seen:
+            return seen[key]
         o = self.open
-        if touches(direction, level, o, o):  # gapped through: fills at the open
-            return 0.0, -abs(level - o), o
         if not touches(direction, level, self.high, self.low):
-            return None
-        if direction == -self.sign:  # on the way to the adverse extreme
-            return abs(o - level), 0.0, level
-        return self.first_leg + abs(level - self.adverse), 0.0, level
+            found = None  # the open lies within the range, so a level outside it was not gapped through either
+        elif touches(direction, level, o, o):  # gapped through: fills at the open
+            found = (0.0, -abs(level - o), o)
+        elif direction == -self.sign:  # on the way to the adverse extreme
+            found = (abs(o - level), 0.0, level)
+        else:
+            found = (self.first_leg + abs(level - self.adverse), 0.0, level)
+        seen[key] = found
+        return found
 
     def first_reached(self, levels: list[Level], here: float) -> Optional[tuple[float, float, Level]]:
         """``(distance, reference price, level)`` of the level the path reaches first at or

@@ -185,12 +185,6 @@ class Engine:
             self._levels = self.partials.levels(pos, avg_at_start)
         return self._levels
 
-    def due_levels(self, pos: OpenPosition, avg_at_start: float) -> list[Level]:
-        """Every resting level known now: the policy's and the stop."""
-        levels = self.policy_levels(pos, avg_at_start)
-        stop = stop_level(pos)
-        return levels if stop is None else [*levels, stop]
-
     def intrabar(self, bar: int, bar_open: float, high: float, low: float) -> None:
         """Resting levels fill one at a time along the bar's path; then the trailing peak moves."""
         pos = self.state.position
@@ -198,9 +192,11 @@ class Engine:
         self._in_market(bar)
         path = BarPath(pos.sign, bar_open, high, low)
         avg0 = pos.avg_entry_price
+        stop = stop_level(pos)  # known at the bar's start; nothing in the bar moves it
         here = 0.0
         while True:
-            hit = path.first_reached(self.due_levels(pos, avg0), here)
+            levels = self.policy_levels(pos, avg0)
+            hit = path.first_reached(levels if stop is None else [*levels, stop], here)
             if hit is None:
                 break
             here, ref, level = hit
