@@ -23,7 +23,7 @@ from engine.config import BacktestSettings
 from engine.core import BarReport, Engine
 from engine.errors import DataError, InputError
 from engine.enums import ExitReason
-from engine.levels import Level, STOP, triggers
+from engine.levels import triggers
 from engine.records import FillRecord, OpenPosition, TradeRecord
 from engine.risk import time_exit_bar
 from engine.scan import scan_quiet
@@ -220,7 +220,11 @@ class Backtest:
 
     def _triggers(self, pos: OpenPosition) -> tuple[float, float]:
         """Static low/high trigger prices for the scanner (the trailing stop moves inside it)."""
-        levels = self.engine.policy_levels(pos, pos.avg_entry_price)
-        if pos.stop_loss is not None:
-            levels = [*levels, Level(pos.stop_loss, -pos.sign, STOP, ExitReason.STOP_LOSS)]
-        return triggers(levels)
+        lo, hi = triggers(self.engine.policy_levels(pos, pos.avg_entry_price))
+        sl = pos.stop_loss
+        if sl is not None:  # the stop-loss is reached by a fall (long) or a rise (short)
+            if pos.sign > 0:
+                lo = max(lo, sl)
+            else:
+                hi = min(hi, sl)
+        return lo, hi

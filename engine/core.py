@@ -98,7 +98,8 @@ class Engine:
         buy = pos.sign < 0
         exe = self.broker.market(ref, fill_qty, buy) if market else self.broker.limit(ref, fill_qty, buy)
         fill, trade = self.tracker.exit(pos, bar, exe, reason, counts_as_target)
-        self._book(fill)
+        self.journal.fills.append(fill)
+        self.state.balance += fill.pnl
         if trade is not None:
             self.journal.trades.append(trade)
             self.state.position = None
@@ -107,7 +108,7 @@ class Engine:
     def _close(self, bar: int, ref: float, reason: ExitReason) -> TradeRecord:
         pos = self.state.position
         assert pos is not None
-        trade = self._exit(bar, pos, pos.current_size, ref, reason, market=True)
+        trade = self._exit(bar, pos, pos.current_size, ref, reason, True)
         assert trade is not None
         return trade
 
@@ -135,7 +136,7 @@ class Engine:
         if isinstance(due, PartialExitAction):
             reason = ExitReason.TAKE_PROFIT if due.is_take_profit else ExitReason.PARTIAL_TARGET
             qty = min(qty, pos.current_size)
-            return self._exit(bar, pos, qty, ref, reason, market=False, counts_as_target=not due.is_take_profit) is not None
+            return self._exit(bar, pos, qty, ref, reason, False, not due.is_take_profit) is not None
         assert isinstance(due, ScaleInAction)
         self._policy_scale_in(bar, pos, due, qty, ref)
         return False

@@ -52,13 +52,15 @@ class PositionTracker:
         if not qty > 0.0:
             raise InputError(f"cannot open a position of size {qty!r}")
         sl, tp = stop_and_target(side, price, policy)
+        # Positional, in field order: a backtest opens tens of thousands of positions and
+        # keyword arguments cost three times as much here.
         pos = OpenPosition(
-            trade_no=trade_no, side=side, sign=side.sign, entry_bar=bar, entry_price=price,
-            original_size=qty, current_size=qty, avg_entry_price=price, policy=policy,
-            stop_loss=sl, take_profit=tp, high_water=price, low_water=price,
-            excursion_high=price, excursion_low=price,
-            entered_qty=qty, entry_notional=price * qty, realized_pnl=-fee, fees_paid=fee,
-            slippage_paid=slip,
+            trade_no, side, side.sign, bar, price, qty, qty, price, policy, sl, tp,
+            False, None,  # trailing: not active, no stop yet
+            price, price, price, price,  # trailing peaks and excursion range start at the fill
+            0, 0,  # partial exits, scale-ins done
+            qty, price * qty, 0.0, 0.0,  # entered qty and notional, exited qty and notional
+            -fee, fee, slip,
         )
         return _open_result((pos, FillRecord(trade_no, FillKind.ENTRY, side, bar, price, qty, fee, slip, -fee, reason, price)))
 
@@ -78,7 +80,10 @@ class PositionTracker:
         pos.realized_pnl -= fee
         pos.fees_paid += fee
         pos.slippage_paid += slip
-        PositionTracker.lived_through(pos, price, price)
+        if price < pos.excursion_low:
+            pos.excursion_low = price
+        elif price > pos.excursion_high:
+            pos.excursion_high = price
         return FillRecord(pos.trade_no, FillKind.SCALE_IN, pos.side, bar, price, qty, fee, slip, -fee, reason, pos.avg_entry_price)
 
     @staticmethod
@@ -106,7 +111,10 @@ class PositionTracker:
         pos.realized_pnl += pnl
         pos.fees_paid += fee
         pos.slippage_paid += slip
-        PositionTracker.lived_through(pos, price, price)
+        if price < pos.excursion_low:
+            pos.excursion_low = price
+        elif price > pos.excursion_high:
+            pos.excursion_high = price
         kind = FillKind.EXIT if closes else FillKind.PARTIAL_EXIT
         fill_record = FillRecord(pos.trade_no, kind, pos.side, bar, price, qty, fee, slip, pnl, reason.value, pos.avg_entry_price)
         if not closes:
