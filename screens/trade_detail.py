@@ -26,8 +26,7 @@ class TradeDetailScreen(ModalScreen[None]):
         style = "green" if t.pnl > 0 else "red" if t.pnl < 0 else ""
         summary = Text.assemble(
             (f"Trade #{t.trade_no}  {t.side.upper()}\n", "bold"),
-            f"Entry   {t.entry_time:%Y-%m-%d %H:%M}  cost basis {t.entry_price:,.2f}"
-            "  (all entries: notional / quantity)\n",
+            f"Entry   {t.entry_time:%Y-%m-%d %H:%M}  cost basis {t.entry_price:,.2f} (all entries)\n",
             f"Exit    {t.exit_time:%Y-%m-%d %H:%M}  avg {t.exit_price:,.2f}  ({t.exit_reason.replace('_', ' ')})\n",
             f"Size    {t.size:.6g}   held {t.duration_bars} bars\n",
             "PnL     ", (f"{t.pnl:,.2f}  ({t.pnl_pct:.2f} %)", style), "\n",
