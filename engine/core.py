@@ -118,7 +118,8 @@ class Engine:
         exe = self.broker.market(ref, qty, side is Side.LONG)
         pos, fill = self.tracker.open(st.trade_no, side, bar, exe, policy, reason)
         st.position = pos
-        self._book(fill)
+        self.journal.fills.append(fill)
+        st.balance += fill.pnl
         self._in_market(bar)
         return pos
 

@@ -137,12 +137,14 @@ class PositionTracker:
 
     @staticmethod
     def apply_trailing(pos: OpenPosition, update: TrailingUpdate) -> None:
-        pos.high_water = update.high_water
-        pos.low_water = update.low_water
-        pos.trailing_active = update.active
-        pos.trailing_stop = update.stop
+        high_water, low_water, pos.trailing_active, pos.trailing_stop = update
+        pos.high_water = high_water
+        pos.low_water = low_water
         # The trailing peaks are the bars' full ranges, all of which the position lived through.
-        PositionTracker.lived_through(pos, update.low_water, update.high_water)
+        if low_water < pos.excursion_low:
+            pos.excursion_low = low_water
+        if high_water > pos.excursion_high:
+            pos.excursion_high = high_water
 
     @staticmethod
     def move_stops(
