@@ -10,6 +10,8 @@ instead of copying it.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
@@ -71,10 +73,11 @@ class Journal:
     notes: list[Note] = field(default_factory=list)
     # Equity is rebuilt from state segments: (first bar, balance, signed qty, avg entry);
     # a later segment of the same bar replaces the earlier one.
-    seg_bar: list[int] = field(default_factory=list)
-    seg_balance: list[float] = field(default_factory=list)
-    seg_qty: list[float] = field(default_factory=list)
-    seg_avg: list[float] = field(default_factory=list)
+    # Typed arrays, not lists: as cheap to append to, and numpy reads them without a copy.
+    seg_bar: array = field(default_factory=lambda: array("q"))
+    seg_balance: array = field(default_factory=lambda: array("d"))
+    seg_qty: array = field(default_factory=lambda: array("d"))
+    seg_avg: array = field(default_factory=lambda: array("d"))
 
     def mark(self) -> JournalMark:
         return JournalMark(len(self.fills), len(self.trades), len(self.notes), len(self.seg_bar))
@@ -110,19 +113,24 @@ class Journal:
         eq = np.full(bars, initial, dtype=np.float64)
         if not self.seg_bar or not bars:
             return eq
-        starts = np.asarray(self.seg_bar, dtype=np.int64)
-        keep = starts < bars
-        starts = starts[keep]
-        if not starts.size:
+        # Segments from the first ``kept`` bars only (the journal may run ahead of ``bars``).
+        kept = bisect_right(self.seg_bar, bars - 1)
+        if not kept:
             return eq
+
+        def column(values: array, dtype: type) -> np.ndarray:
+            # A copy: a view would pin the buffer and make the journal's next append fail.
+            return np.frombuffer(values, dtype=dtype)[:kept].copy()
+
+        starts = column(self.seg_bar, np.int64)
         lengths = np.diff(np.append(starts, bars))
         first = int(starts[0])
         # mark_to_market over every bar, in place, one bar-sized temporary at a time:
         # a million bars stay a few MB.
         tail = eq[first:]
-        np.subtract(close[first:bars], np.repeat(np.asarray(self.seg_avg)[keep], lengths), out=tail)
-        tail *= np.repeat(np.asarray(self.seg_qty)[keep], lengths)
-        tail += np.repeat(np.asarray(self.seg_balance)[keep], lengths)
+        np.subtract(close[first:bars], np.repeat(column(self.seg_avg, np.float64), lengths), out=tail)
+        tail *= np.repeat(column(self.seg_qty, np.float64), lengths)
+        tail += np.repeat(column(self.seg_balance, np.float64), lengths)
         return eq
 
     def equity_at(self, bar: int, close: float, initial: float) -> float:
