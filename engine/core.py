@@ -27,6 +27,7 @@ from engine.broker import BarPath, Broker, SimulatedBroker
 from engine.config import BacktestSettings
 from engine.enums import ExitReason, Side
 from engine.errors import InputError
+from engine.fast import fast_new
 from engine.levels import SCALE_IN, Level, PartialExitAction, ScaleInAction
 from engine.partials import PartialOperationsManager
 from engine.policy import ExitPolicy
@@ -38,6 +39,9 @@ from engine.tracker import DUST, PositionTracker
 from engine.trailing import TrailingStopManager, TrailingUpdate
 
 Decide = Callable[[int, int, ExitPolicy], Decision]
+
+
+_pending = fast_new(PendingOrder)
 
 
 def _keep_direction(_bar: int, direction: int, policy: ExitPolicy) -> Decision:
@@ -189,9 +193,12 @@ class Engine:
 
     def intrabar(self, bar: int, bar_open: float, high: float, low: float) -> None:
         """Resting levels fill one at a time along the bar's path; then the trailing peak moves."""
-        pos = self.state.position
+        st = self.state
+        pos = st.position
         assert pos is not None
-        self._in_market(bar)
+        if bar > st.last_market_bar:  # _in_market, inline: this runs on every eventful bar
+            st.bars_in_market += 1
+            st.last_market_bar = bar
         path = BarPath(pos.sign, bar_open, high, low)
         avg0 = pos.avg_entry_price
         stop = stop_level(pos)  # known at the bar's start; nothing in the bar moves it
@@ -236,7 +243,7 @@ class Engine:
         close_reason = None
         if pos is not None:
             close_reason = ExitReason.REVERSAL if direction == -pos.sign else ExitReason.SIGNAL
-        st.pending = PendingOrder(close_reason, decision)
+        st.pending = _pending((close_reason, decision))
 
     def step(self, bar: int, bar_open: float, high: float, low: float, close: float, direction: int) -> BarReport:
         """Process one bar: open, intrabar, close."""
