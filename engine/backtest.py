@@ -23,6 +23,7 @@ from engine.config import BacktestSettings
 from engine.core import BarReport, Engine
 from engine.errors import DataError, InputError
 from engine.enums import ExitReason
+from engine.jit import compiled
 from engine.levels import triggers
 from engine.records import FillRecord, OpenPosition, TradeRecord
 from engine.risk import time_exit_bar
@@ -155,7 +156,7 @@ class Backtest:
         n_changes = len(changes)
         # The engine may have been restored to an earlier bar since the last run.
         self._next_change = bisect_left(changes, st.bar)
-        scan = scan_quiet
+        scan = compiled(scan_quiet)
         inf = math.inf
         while st.bar < stop_at:
             j = st.bar

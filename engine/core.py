@@ -193,12 +193,9 @@ class Engine:
 
     def intrabar(self, bar: int, bar_open: float, high: float, low: float) -> None:
         """Resting levels fill one at a time along the bar's path; then the trailing peak moves."""
-        st = self.state
-        pos = st.position
+        pos = self.state.position
         assert pos is not None
-        if bar > st.last_market_bar:  # _in_market, inline: this runs on every eventful bar
-            st.bars_in_market += 1
-            st.last_market_bar = bar
+        self._in_market(bar)
         path = BarPath(pos.sign, bar_open, high, low)
         avg0 = pos.avg_entry_price
         stop = stop_level(pos)  # known at the bar's start; nothing in the bar moves it
