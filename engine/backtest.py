@@ -11,7 +11,6 @@ fill, size and exit rule lives in the engine, not here.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 import threading
 from typing import Callable, Optional
@@ -30,7 +29,7 @@ from engine.risk import time_exit_bar
 from engine.scan import scan_quiet
 from engine.state import PendingOrder
 from engine.strategies.base import Strategy
-from engine.trailing import NO_TRAIL, new_update
+from engine.trailing import NO_TRAIL
 
 Progress = Callable[[int, int], None]
 
@@ -157,7 +156,8 @@ class Backtest:
         # The engine may have been restored to an earlier bar since the last run.
         self._next_change = bisect_left(changes, st.bar)
         scan = compiled(scan_quiet)
-        inf = math.inf
+        stop_sentinel = eng.trailing.stop_sentinel
+        from_kernel = eng.trailing.from_kernel
         while st.bar < stop_at:
             j = st.bar
             if j >= next_report:
@@ -190,25 +190,26 @@ class Backtest:
                     if key != trig_key:
                         trig_key = key
                         lo_t, hi_t = self._triggers(pos)
-                    ts0 = pos.trailing_stop
-                    if ts0 is None:
-                        ts0 = -inf if pos.sign > 0 else inf
                     dist = policy.trailing_distance_pct
                     k, hw, lw, active, ts = scan(
                         high, low, j, end, pos.sign, lo_t, hi_t, pos.high_water, pos.low_water,
                         pos.avg_entry_price, policy.trailing_activation_pct or 0.0,
-                        NO_TRAIL if dist is None else dist, pos.trailing_active, ts0,
+                        NO_TRAIL if dist is None else dist, pos.trailing_active, stop_sentinel(pos),
                     )
                     if k > j:  # bars j..k-1 were quiet
-                        stop = None if ts == inf or ts == -inf else ts
+                        update = from_kernel(hw, lw, active, ts)
                         if nxt < k:
-                            eng.hold_quiet(j, nxt + 1, new_update((hw, lw, active, stop)))
+                            eng.hold_quiet(j, nxt + 1, update)
                             eng.close_phase(nxt, int(signals[nxt]))
                             st.bar = nxt + 1
-                        else:
-                            eng.hold_quiet(j, k, new_update((hw, lw, active, stop)))
+                            continue
+                        eng.hold_quiet(j, k, update)
+                        if k == end:
                             st.bar = k
-                        continue
+                            continue
+                        # Bar k can fill something. It has no open phase to run: no order is
+                        # pending (no signal change before it) and no time exit is due (k < end).
+                        j = k
             if st.position is not None:
                 eng.intrabar(j, opens.item(j), high.item(j), low.item(j))
             eng.close_phase(j, int(signals[j]))

@@ -102,8 +102,7 @@ class Engine:
         buy = pos.sign < 0
         exe = self.broker.market(ref, fill_qty, buy) if market else self.broker.limit(ref, fill_qty, buy)
         fill, trade = self.tracker.exit(pos, bar, exe, reason, counts_as_target)
-        self.journal.fills.append(fill)
-        self.state.balance += fill.pnl
+        self._book(fill)
         if trade is not None:
             self.journal.trades.append(trade)
             self.state.position = None
@@ -122,8 +121,7 @@ class Engine:
         exe = self.broker.market(ref, qty, side is Side.LONG)
         pos, fill = self.tracker.open(st.trade_no, side, bar, exe, policy, reason)
         st.position = pos
-        self.journal.fills.append(fill)
-        st.balance += fill.pnl
+        self._book(fill)
         self._in_market(bar)
         return pos
 

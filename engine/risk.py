@@ -21,7 +21,7 @@ def position_size(sizing: Sizing, equity: float, price: float, stop_loss_pct: Op
     if not stop_loss_pct:
         raise InputError("risk-based sizing needs a stop-loss")
     qty = equity * sizing.risk_pct / 100.0 / (price * stop_loss_pct / 100.0)
-    return min(qty, equity * sizing.max_leverage / price)
+    return min(qty, leverage_room(sizing, equity, 0.0, price))
 
 
 def leverage_room(sizing: Sizing, equity: float, open_size: float, price: float) -> float:

@@ -80,10 +80,7 @@ class PositionTracker:
         pos.realized_pnl -= fee
         pos.fees_paid += fee
         pos.slippage_paid += slip
-        if price < pos.excursion_low:
-            pos.excursion_low = price
-        elif price > pos.excursion_high:
-            pos.excursion_high = price
+        PositionTracker.lived_through(pos, price, price)
         return FillRecord(pos.trade_no, FillKind.SCALE_IN, pos.side, bar, price, qty, fee, slip, -fee, reason, pos.avg_entry_price)
 
     @staticmethod
@@ -111,10 +108,7 @@ class PositionTracker:
         pos.realized_pnl += pnl
         pos.fees_paid += fee
         pos.slippage_paid += slip
-        if price < pos.excursion_low:
-            pos.excursion_low = price
-        elif price > pos.excursion_high:
-            pos.excursion_high = price
+        PositionTracker.lived_through(pos, price, price)
         kind = FillKind.EXIT if closes else FillKind.PARTIAL_EXIT
         fill_record = FillRecord(pos.trade_no, kind, pos.side, bar, price, qty, fee, slip, pnl, reason.value, pos.avg_entry_price)
         if not closes:
@@ -141,10 +135,7 @@ class PositionTracker:
         pos.high_water = high_water
         pos.low_water = low_water
         # The trailing peaks are the bars' full ranges, all of which the position lived through.
-        if low_water < pos.excursion_low:
-            pos.excursion_low = low_water
-        if high_water > pos.excursion_high:
-            pos.excursion_high = high_water
+        PositionTracker.lived_through(pos, low_water, high_water)
 
     @staticmethod
     def move_stops(

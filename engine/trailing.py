@@ -75,9 +75,15 @@ class TrailingStopManager:
 
     @staticmethod
     def stop_sentinel(pos: OpenPosition) -> float:
+        """The trailing stop as the kernel takes it: -inf (long) / +inf (short) when there is none."""
         if pos.trailing_stop is not None:
             return pos.trailing_stop
         return -math.inf if pos.sign > 0 else math.inf
+
+    @staticmethod
+    def from_kernel(high_water: float, low_water: float, active: bool, stop: float) -> TrailingUpdate:
+        """The kernel's state as an update (an infinite stop is no stop)."""
+        return new_update((high_water, low_water, bool(active), None if math.isinf(stop) else float(stop)))
 
     def update(self, pos: OpenPosition, high: float, low: float) -> TrailingUpdate:
         policy = pos.policy
@@ -87,4 +93,4 @@ class TrailingStopManager:
             pos.sign, high, low, pos.high_water, pos.low_water, pos.avg_entry_price,
             activation, distance, pos.trailing_active, self.stop_sentinel(pos),
         )
-        return new_update((hw, lw, bool(active), None if math.isinf(stop) else float(stop)))
+        return self.from_kernel(hw, lw, active, stop)
