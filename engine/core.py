@@ -33,7 +33,7 @@ from engine.partials import PartialOperationsManager
 from engine.policy import ExitPolicy
 from engine.records import FillRecord, OpenPosition, TradeRecord
 from engine.risk import leverage_room, position_size, stop_level, time_exit_bar
-from engine.state import EngineState, Journal, Note, PendingOrder, Snapshot
+from engine.state import EngineState, Journal, JournalMark, Note, PendingOrder, Snapshot
 from engine.strategies.base import Decision
 from engine.tracker import DUST, PositionTracker
 from engine.trailing import TrailingStopManager, TrailingUpdate
@@ -183,7 +183,10 @@ class Engine:
     def policy_levels(self, pos: OpenPosition, avg_at_start: float) -> list[Level]:
         """The partial-operations manager's levels, remembered while nothing they depend on
         changes: the backtest's scanner and the intrabar phase ask for them on every event."""
-        key = (pos.trade_no, pos.partial_exits_done, pos.scale_ins_done, pos.take_profit, avg_at_start)
+        # Everything levels() reads. A restored snapshot can bring back a trade number with
+        # another entry or policy, so those are part of the key too.
+        key = (pos.trade_no, pos.partial_exits_done, pos.scale_ins_done, pos.take_profit, avg_at_start,
+               pos.entry_price, pos.policy)
         if key != self._levels_key:
             self._levels_key = key
             self._levels = self.partials.levels(pos, avg_at_start)
@@ -250,9 +253,10 @@ class Engine:
         self.state.bar = bar + 1
         return self.report(bar, close, mark)
 
-    def report(self, bar: int, close: float, since: "object") -> BarReport:
+    def report(self, bar: int, close: float, since: JournalMark) -> BarReport:
+        """What happened in ``bar`` (the journal's entries after ``since``), at its ``close``."""
         st, j = self.state, self.journal
-        fills, trades, notes, _ = since  # type: ignore[misc]
+        fills, trades, notes, _ = since
         pos = st.position
         return BarReport(
             bar, st.balance, st.equity(close), None if pos is None else pos.copy(),

@@ -184,3 +184,17 @@ def test_applying_an_action_gives_exactly_its_preview(side, first, price, fee, s
     assert done.avg_entry_after == (None if pos is None else pos.avg_entry_price)
     assert done.balance_after == eng.state.balance == before.balance + done.realized_pnl
     assert list(done.fills) == eng.journal.fills[mark.fills:]
+
+
+def test_levels_follow_a_restored_state_not_a_remembered_one() -> None:
+    """Stepping back and opening trade #1 again at another price gives that trade's own levels."""
+    eng = Engine(settings(leverage=2.0, scale_in_thresholds=(-2,), scale_in_sizes=(0.5,)))
+    before = eng.snapshot()
+    eng.apply(ManualAction(ActionKind.OPEN, Amount(10, AmountUnit.BASE), Side.LONG), 0, 100)
+    pos = eng.state.position
+    assert [lv.price for lv in eng.policy_levels(pos, pos.avg_entry_price)] == [98.0]
+    eng.restore(before)
+    eng.apply(ManualAction(ActionKind.OPEN, Amount(10, AmountUnit.BASE), Side.LONG), 0, 200)
+    pos = eng.state.position
+    assert pos.trade_no == 1
+    assert [lv.price for lv in eng.policy_levels(pos, pos.avg_entry_price)] == [196.0]
