@@ -134,7 +134,7 @@ class Journal:
         return eq
 
     def equity_at(self, bar: int, close: float, initial: float) -> float:
-        k = int(np.searchsorted(self.seg_bar, bar, side="right")) - 1
+        k = bisect_right(self.seg_bar, bar) - 1
         if k < 0:
             return initial
         return self.seg_balance[k] + mark_to_market(self.seg_qty[k], self.seg_avg[k], close)
