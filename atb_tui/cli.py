@@ -41,6 +41,26 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK
 
 
+def _replay(ns) -> int:  # type: ignore[no-untyped-def]
+    from atb_tui.report import as_table
+    from engine.export import run_json
+    from engine.gc_pause import gc_paused
+    from engine.models import RunKind
+    from engine.replay_job import replay_stored_run
+    from engine.store import open_db, save_backtest
+    from engine.strategies import create_strategy
+
+    db = open_db(ns.db)
+    with gc_paused():
+        result = replay_stored_run(db, ns.run_id, ns.actions)
+    run_id = None
+    if result.actions and not ns.no_save:  # a replay without actions is its parent again: nothing new to keep
+        run_id = save_backtest(db, result, RunKind.REPLAY)
+    label = create_strategy(result.config.strategy, result.config.params).describe()
+    print(run_json(result, run_id) if ns.json else as_table(result, run_id, f"{label}, replay of run #{ns.run_id}"))
+    return EXIT_OK
+
+
 def _strategies() -> int:
     from engine.strategies import strategy_class, strategy_names
 
@@ -66,6 +86,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return EXIT_OK
         if ns.command == "backtest":
             return _backtest(ns)
+        if ns.command == "replay":
+            return _replay(ns)
         if ns.command == "strategies":
             return _strategies()
         from atb_tui.app import run_app

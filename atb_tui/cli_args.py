@@ -73,6 +73,18 @@ def build_parser() -> Parser:
     out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     out.add_argument("--trades-csv", metavar="PATH", help="also write the trades to a CSV file")
 
+    rp = sub.add_parser(
+        "replay", help="replay a stored run to the end; with --actions, store the what-if branch",
+        description="Replays stored run RUN_ID to the end on its own data. With --actions, a JSON-lines file of "
+                    "what-if actions (e.g. {\"at\": \"2024-03-05T14:00:00Z\", \"do\": \"partial_exit\", \"percent\": 50}), "
+                    "the branch is stored, linked to its parent.",
+    )
+    rp.add_argument("run_id", type=int, metavar="RUN_ID", help="id of a stored run (see History)")
+    rp.add_argument("--actions", metavar="FILE", help="JSON-lines file of what-if actions")
+    rp.add_argument("--db", metavar="URL", help="database URL (default: SQLite in the user data dir, or $ATB_TUI_DB)")
+    rp.add_argument("--no-save", action="store_true", help="do not store the branch")
+    rp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
     sub.add_parser("strategies", help="list the built-in strategies and their parameters")
     return parser
 

@@ -118,7 +118,7 @@ class ManualAction:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ManualAction":
         """From ``{"do": "partial_exit", "percent": 50}`` and the like; InputError naming the problem."""
-        known = {"do", "side", "stop_loss", "take_profit", "clear_stop", "clear_target", "at"} | {u.value for u in AmountUnit}
+        known = {"do", "side", "stop_loss", "take_profit", "clear_stop", "clear_target", "at", "bar"} | {u.value for u in AmountUnit}
         unknown = sorted(set(d) - known)
         if unknown:
             raise InputError(f"unknown key {unknown[0]!r} in action (keys: {', '.join(sorted(known))})")
@@ -129,7 +129,12 @@ class ManualAction:
         units = [u for u in AmountUnit if u.value in d]
         if len(units) > 1:
             raise InputError(f"give one amount, not {' and '.join(u.value for u in units)}")
-        amount = Amount(_number(d[units[0].value], units[0].value), units[0]) if units else None
+        amount = None
+        if units:
+            value = _number(d[units[0].value], units[0].value)
+            if not (math.isfinite(value) and value > 0.0):
+                raise InputError(f"amount must be a positive number, got {units[0].value}={value!r}")
+            amount = Amount(value, units[0])
         side = None
         if "side" in d:
             try:

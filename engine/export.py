@@ -38,6 +38,8 @@ def run_document(result: BacktestResult, run_id: Optional[int]) -> dict[str, Any
             "bars": len(idx),
         },
         "config": result.config.to_dict(),
+        "parent_run_id": result.parent_run_id,
+        "actions": result.actions,
         "metrics": result.metrics,
         "trades": result.trade_dicts(),
     }

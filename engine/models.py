@@ -37,6 +37,8 @@ class Run(SQLModel, table=True):
     # Equity after each bar, downsampled to a few hundred points: enough to redraw the curve.
     equity_curve: list[float] = Field(default_factory=list, sa_column=Column(JSON))
     parent_run_id: Optional[int] = Field(default=None, foreign_key="run.id")
+    # Of the candles the run saw (engine.fingerprint): a replay notices when they changed.
+    data_fingerprint: Optional[str] = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 

@@ -8,7 +8,7 @@ so that nothing is written when anything before it fails or is cancelled.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -20,6 +20,7 @@ from engine.errors import DataError
 from engine.metrics import compute_metrics
 from engine.records import FillRecord, TradeRecord
 from engine.strategies import create_strategy
+from engine.strategies.base import Strategy
 
 Progress = Callable[[int, int], None]
 
@@ -47,6 +48,8 @@ class BacktestResult:
     equity: np.ndarray
     metrics: dict[str, Any]
     bars_in_market: int
+    parent_run_id: Optional[int] = None  # set for a replay branch
+    actions: list[dict[str, Any]] = field(default_factory=list)  # the branch's manual actions, as JSON
 
     @property
     def source(self) -> str:
@@ -67,6 +70,12 @@ class BacktestResult:
         def iso(bar: int) -> str:
             return index[bar].isoformat()
 
+        fills_of: dict[int, list[dict[str, Any]]] = {}
+        for f in self.fills:
+            fills_of.setdefault(f.trade_no, []).append({
+                "time": iso(f.bar), "kind": f.kind.value, "price": f.price, "qty": f.qty, "fee": f.fee,
+                "slippage": f.slippage, "pnl": f.pnl, "reason": f.reason, "avg_entry": f.avg_entry,
+            })
         return [
             {
                 "trade_no": t.trade_no,
@@ -84,9 +93,32 @@ class BacktestResult:
                 "mfe_pct": t.mfe_pct,
                 "mae_pct": t.mae_pct,
                 "duration_bars": t.duration_bars,
+                "fills": fills_of.get(t.trade_no, []),
             }
             for t in self.trades
         ]
+
+
+def checked_strategy(config: BacktestConfig, candles: pd.DataFrame) -> Strategy:
+    """The configured strategy, or DataError if the candles are too few for its warm-up."""
+    strategy = create_strategy(config.strategy, config.params)
+    if len(candles) <= strategy.warmup + 1:
+        raise DataError(
+            f"{candles.attrs.get('source', 'data')}: {len(candles)} candles is too few for "
+            f"{strategy.describe()} (needs more than {strategy.warmup + 1})"
+        )
+    return strategy
+
+
+def result_of(config: BacktestConfig, candles: pd.DataFrame, bt: Backtest, **extra: Any) -> BacktestResult:
+    """The result of a finished driver (backtest or replay): its trades, equity and metrics."""
+    equity = bt.equity_curve()
+    close = candles["close"].to_numpy()
+    metrics = compute_metrics(
+        bt.trades, equity, candles.index, initial_balance=config.balance,
+        first_price=float(close[0]), last_price=float(close[-1]), bars_in_market=bt.bars_in_market(),
+    )
+    return BacktestResult(config, candles, bt.trades, bt.fills, equity, metrics, bt.bars_in_market(), **extra)
 
 
 def run_backtest(
@@ -96,20 +128,9 @@ def run_backtest(
     progress: Optional[Progress] = None,
     cancel: Optional[threading.Event] = None,
 ) -> BacktestResult:
-    strategy = create_strategy(config.strategy, config.params)
-    settings = config.settings
     if candles is None:
+        create_strategy(config.strategy, config.params)  # bad parameters fail before any download
         candles = load_data(config.data, cancel=cancel)
-    if len(candles) <= strategy.warmup + 1:
-        raise DataError(
-            f"{candles.attrs.get('source', 'data')}: {len(candles)} candles is too few for "
-            f"{strategy.describe()} (needs more than {strategy.warmup + 1})"
-        )
-    bt = Backtest(candles, strategy, settings).run(progress=progress, cancel=cancel)
-    equity = bt.equity_curve()
-    close = candles["close"].to_numpy()
-    metrics = compute_metrics(
-        bt.trades, equity, candles.index, initial_balance=config.balance,
-        first_price=float(close[0]), last_price=float(close[-1]), bars_in_market=bt.bars_in_market(),
-    )
-    return BacktestResult(config, candles, bt.trades, bt.fills, equity, metrics, bt.bars_in_market())
+    strategy = checked_strategy(config, candles)
+    bt = Backtest(candles, strategy, config.settings).run(progress=progress, cancel=cancel)
+    return result_of(config, candles, bt)

@@ -80,7 +80,11 @@ def downsample(values: Any, points: int = 400) -> list[float]:
 
 
 def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKind.BACKTEST) -> int:
-    """Store a finished run with its trades and fills in one transaction; returns the run id."""
+    """Store a finished run with its trades and fills in one transaction; returns the run id.
+
+    A replay branch (``result.parent_run_id`` set) keeps its manual actions in its config."""
+    from engine.fingerprint import candles_fingerprint
+
     index = result.candles.index
     times = list(index.to_pydatetime()) if len(result.fills) > 64 else None
 
@@ -91,7 +95,9 @@ def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKin
     run = Run(
         kind=kind, strategy=cfg.strategy, symbol=result.symbol, timeframe=result.timeframe,
         data_source=result.source, period_start=at(0), period_end=at(len(index) - 1),
-        config=cfg.to_dict(), metrics=result.metrics, equity_curve=downsample(result.equity),
+        config={**cfg.to_dict(), **({"actions": result.actions} if result.actions else {})},
+        metrics=result.metrics, equity_curve=downsample(result.equity),
+        parent_run_id=result.parent_run_id, data_fingerprint=candles_fingerprint(result.candles),
     )
     try:
         with Session(engine) as session:

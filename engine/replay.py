@@ -1,0 +1,144 @@
+"""The replay: a driver that walks a run bar by bar, steps back exactly, and takes manual actions.
+
+It drives the same engine as the backtest (through :class:`engine.backtest.Backtest`,
+which owns the arrays and the end of the data) and re-implements no rule. Stepping back
+restores a saved engine state and replays forward from it: a state is saved every
+``checkpoint_every`` bars (O(open position) each), so a step back on a million-bar run
+replays at most that many bars, with the quiet-bar skipping of the fast run.
+
+Manual actions are market orders at the close of the cursor bar (DESIGN.md). The first
+one turns the replay into a branch; stepping back past an action removes it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+import pandas as pd
+
+from engine.actions import ManualAction, Preview
+from engine.backtest import Backtest
+from engine.config import BacktestSettings
+from engine.core import BarReport
+from engine.errors import InputError
+from engine.state import Snapshot
+from engine.strategies.base import Strategy
+
+
+@dataclass(frozen=True)
+class AppliedAction:
+    """A manual action taken at the close of ``bar``, and what it did."""
+
+    bar: int
+    action: ManualAction
+    result: Preview
+
+
+class Replay:
+    def __init__(
+        self, candles: pd.DataFrame, strategy: Strategy, settings: BacktestSettings, checkpoint_every: int = 256,
+    ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be >= 1")
+        self.backtest = Backtest(candles, strategy, settings)
+        self.engine = self.backtest.engine
+        self.every = checkpoint_every
+        self.actions: list[AppliedAction] = []
+        # Engine states saved before bar k is processed, keyed by k (ascending).
+        self._saved_at: list[int] = [0]
+        self._saved: list[Snapshot] = [self.engine.snapshot()]
+
+    # ------------------------------------------------------------------ where we are
+    @property
+    def n(self) -> int:
+        return self.backtest.n
+
+    @property
+    def cursor(self) -> int:
+        """The last bar processed (-1 before the first)."""
+        return self.engine.state.bar - 1
+
+    @property
+    def done(self) -> bool:
+        return self.backtest.done
+
+    @property
+    def is_branch(self) -> bool:
+        return bool(self.actions)
+
+    # ------------------------------------------------------------------ moving
+    def _save(self) -> None:
+        k = self.engine.state.bar
+        if k % self.every == 0 and k > self._saved_at[-1]:
+            self._saved_at.append(k)
+            self._saved.append(self.engine.snapshot())
+
+    def step(self) -> BarReport:
+        """Process the next bar."""
+        self._save()
+        return self.backtest.step()
+
+    def _forward_to(self, cursor: int) -> None:
+        """Run forward (fast, saving states on the way) until ``cursor`` is the last bar processed,
+        taking the branch's actions again at their bars."""
+        target = cursor + 1
+        while self.engine.state.bar < target:
+            k = self.engine.state.bar
+            nxt_save = (k // self.every + 1) * self.every
+            stop = min(target, nxt_save)
+            pending = [a for a in self.actions if k <= a.bar < stop]
+            if pending:
+                stop = pending[0].bar + 1
+            self.backtest.run(until=stop)
+            for applied in self.actions:
+                if applied.bar == stop - 1 and self.engine.state.bar == stop:
+                    self.engine.apply(applied.action, applied.bar, float(self.backtest.close[applied.bar]))
+            self._save()
+
+    def goto(self, cursor: int) -> None:
+        """Make ``cursor`` the last processed bar (-1: before the first), forward or back.
+
+        Going back past a manual action removes it from the branch."""
+        cursor = max(-1, min(cursor, self.n - 1))
+        if cursor >= self.cursor:
+            self._forward_to(cursor)
+            return
+        self.actions = [a for a in self.actions if a.bar <= cursor]
+        self._forget_after(cursor)
+        self.engine.restore(self._saved[-1])
+        self._forward_to(cursor)
+
+    def _forget_after(self, cursor: int) -> None:
+        """Drop the saved states taken after bar ``cursor``: they may hold actions no longer in
+        the branch, or lack one just taken at ``cursor``."""
+        i = bisect.bisect_right(self._saved_at, cursor + 1)
+        if self._saved_at[i - 1] == cursor + 1:
+            i -= 1  # saved before bar cursor + 1, i.e. after bar cursor: also suspect
+        i = max(i, 1)  # the start is never stale
+        del self._saved_at[i:], self._saved[i:]
+
+    def back(self) -> None:
+        """One bar back, to exactly the state after the previous bar."""
+        if self.cursor >= 0:
+            self.goto(self.cursor - 1)
+
+    def play_to_end(self) -> None:
+        self._forward_to(self.n - 1)
+
+    # ------------------------------------------------------------------ acting
+    def _price(self) -> float:
+        if self.cursor < 0:
+            raise InputError("step to a bar first: actions happen at a bar's close")
+        return float(self.backtest.close[self.cursor])
+
+    def preview(self, action: ManualAction) -> Preview:
+        return self.engine.preview(action, self.cursor, self._price())
+
+    def act(self, action: ManualAction) -> Preview:
+        """Take ``action`` at the cursor bar's close; InputError (nothing changes) for a bad one."""
+        if self.done:
+            raise InputError("the data has ended (open positions were closed at the last close): step back to act")
+        result = self.engine.apply(action, self.cursor, self._price())
+        self.actions.append(AppliedAction(self.cursor, action, result))
+        self._forget_after(self.cursor)
+        return result

@@ -1,0 +1,58 @@
+"""Replaying a stored run to the end, with what-if actions, as one job (CLI; the TUI's worker).
+
+The run's stored config and data source give the candles again; their fingerprint must
+match the one stored with the run, or the replay would not be of the same market.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy.engine import Engine as Database
+
+from engine.config import BacktestConfig
+from engine.errors import DataError, InputError
+from engine.fingerprint import candles_fingerprint
+from engine.replay import Replay
+from engine.replay_actions import read_actions
+from engine.runner import BacktestResult, checked_strategy, load_data, result_of
+from engine.store import get_run
+
+
+def load_replay(db: Database, run_id: int) -> tuple[Replay, BacktestConfig]:
+    """A replay at the start of stored run ``run_id``; InputError when it or its data is gone or changed."""
+    run = get_run(db, run_id)
+    if run is None:
+        raise InputError(f"there is no run #{run_id} in this database")
+    config = BacktestConfig.from_dict({k: v for k, v in run.config.items() if k != "actions"})
+    try:
+        candles = load_data(config.data)
+    except DataError as exc:
+        raise DataError(f"run #{run_id}: its data cannot be loaded again: {exc}") from None
+    if run.data_fingerprint and candles_fingerprint(candles) != run.data_fingerprint:
+        raise DataError(
+            f"run #{run_id}: its candles ({config.data.describe()}) have changed since the run was stored; "
+            "re-run the backtest on the current data, or restore the original file"
+        )
+    return Replay(candles, checked_strategy(config, candles), config.settings), config
+
+
+def replay_stored_run(db: Database, run_id: int, actions_path: Optional[str] = None) -> BacktestResult:
+    """Play run ``run_id`` to the end, taking the actions of ``actions_path`` at their bars.
+
+    A bad line, or an action the position at its bar refuses, is an InputError naming the
+    file and the line; nothing has been stored at that point."""
+    replay, config = load_replay(db, run_id)
+    index = replay.backtest.candles.index
+    scheduled = read_actions(actions_path, index) if actions_path else []
+    for item in scheduled:
+        replay.goto(item.bar)
+        try:
+            replay.act(item.action)
+        except InputError as exc:
+            raise InputError(f"{actions_path}:{item.line}: at {index[item.bar].isoformat()}: {exc}") from None
+    replay.play_to_end()
+    return result_of(
+        config, replay.backtest.candles, replay.backtest, parent_run_id=run_id,
+        actions=[item.to_dict(index) for item in scheduled],
+    )
