@@ -15,7 +15,8 @@ from textual.screen import Screen
 from atb_tui.backends import Backends
 from screens.backtest.workspace import BacktestScreen
 from screens.history import HistoryScreen
-from screens.placeholder import LiveScreen, ReplayScreen
+from screens.placeholder import LiveScreen
+from screens.replay.workspace import ReplayScreen
 from screens.services import db_label
 from screens.settings import SettingsScreen
 

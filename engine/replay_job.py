@@ -6,11 +6,13 @@ match the one stored with the run, or the replay would not be of the same market
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
+
+import pandas as pd
 
 from sqlalchemy.engine import Engine as Database
 
-from engine.config import BacktestConfig
+from engine.config import BacktestConfig, DataSpec
 from engine.errors import DataError, InputError
 from engine.fingerprint import candles_fingerprint
 from engine.replay import Replay
@@ -19,14 +21,15 @@ from engine.runner import BacktestResult, checked_strategy, load_data, result_of
 from engine.store import get_run
 
 
-def load_replay(db: Database, run_id: int) -> tuple[Replay, BacktestConfig]:
-    """A replay at the start of stored run ``run_id``; InputError when it or its data is gone or changed."""
+def load_replay(db: Database, run_id: int, loader: Callable[[DataSpec], pd.DataFrame] = load_data) -> tuple[Replay, BacktestConfig]:
+    """A replay at the start of stored run ``run_id``, its candles from ``loader``; InputError when
+    the run or its data is gone or changed."""
     run = get_run(db, run_id)
     if run is None:
         raise InputError(f"there is no run #{run_id} in this database")
     config = BacktestConfig.from_dict({k: v for k, v in run.config.items() if k != "actions"})
     try:
-        candles = load_data(config.data)
+        candles = loader(config.data)
     except DataError as exc:
         raise DataError(f"run #{run_id}: its data cannot be loaded again: {exc}") from None
     if run.data_fingerprint and candles_fingerprint(candles) != run.data_fingerprint:

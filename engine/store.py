@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
-from sqlalchemy import delete, event, insert
+from sqlalchemy import delete, event, insert, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -161,6 +161,8 @@ def delete_run(engine: Engine, run_id: int) -> bool:
         run = session.get(Run, run_id)
         if run is None:
             return False
+        # Its replay branches stay, no longer linked to a parent that is gone.
+        session.execute(update(Run).where(Run.parent_run_id == run_id).values(parent_run_id=None))  # type: ignore[arg-type]
         for table in (Fill, Trade):
             session.execute(delete(table).where(table.run_id == run_id))  # type: ignore[attr-defined]
         session.delete(run)

@@ -71,6 +71,7 @@ class HistoryScreen(Screen):
     BINDINGS = [
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("o", "open_replay", "Open in replay"),
         Binding("d", "delete_run", "Delete"),
         Binding("delete", "delete_run", "Delete", show=False),
         Binding("r", "reload", "Reload"),
@@ -171,7 +172,7 @@ class HistoryScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
         # Dimmed in the Footer while there is nothing to act on.
-        if action in ("toggle_mark", "compare", "delete_run") and not self.order:
+        if action in ("toggle_mark", "compare", "delete_run", "open_replay") and not self.order:
             return None
         return True
 
@@ -196,6 +197,12 @@ class HistoryScreen(Screen):
         for rid in self.order:
             table.update_cell(str(rid), "mark", self._mark_of(rid))
         self._show_status()
+
+    def action_open_replay(self) -> None:
+        run_id = self.highlighted_id()
+        opener = getattr(self.app, "open_in_replay", None)
+        if run_id is not None and opener is not None:
+            opener(run_id)
 
     def action_compare(self) -> None:
         if len(self.marked) != 2:

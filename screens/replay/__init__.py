@@ -1,0 +1,1 @@
+"""The Replay workspace: a stored run bar by bar, back and forth, with what-if actions."""

@@ -1,0 +1,131 @@
+"""A candlestick chart drawn with Textual's line API: one column per bar, no plotting library.
+
+Each frame is computed from a :class:`ChartView` (plain numbers, prepared by the
+workspace from the engine's state); the widget only turns rows into strips. Levels
+(stop, take-profit, trailing stop, next target) are horizontal lines, fills are
+markers at their price, the cursor bar is highlighted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+AXIS = 11  # characters for the price axis on the right
+
+UP = Style(color="green")
+DOWN = Style(color="red")
+AXIS_STYLE = Style(color="grey50")
+CURSOR_BG = "grey23"
+LEVEL_STYLES = {
+    "stop": Style(color="red", bold=True),
+    "target": Style(color="green"),
+    "trail": Style(color="yellow"),
+    "trail_idle": Style(color="yellow", dim=True),
+    "next": Style(color="cyan"),
+}
+MARK = {"entry": ("▲", Style(color="bright_cyan", bold=True)), "scale_in": ("△", Style(color="bright_cyan")),
+        "partial_exit": ("▽", Style(color="magenta")), "exit": ("▼", Style(color="magenta", bold=True))}
+
+
+@dataclass
+class ChartView:
+    """What one frame shows: bars ``first..first+len-1`` and the cursor among them."""
+
+    first: int
+    opens: list[float]
+    highs: list[float]
+    lows: list[float]
+    closes: list[float]
+    cursor: int  # absolute bar index
+    levels: list[tuple[str, float]] = field(default_factory=list)  # (kind, price)
+    marks: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # bar -> (fill kind, price)
+
+
+class CandleChart(Widget):
+    DEFAULT_CSS = """
+    CandleChart { height: 1fr; min-height: 8; }
+    """
+
+    def __init__(self, *, id: Optional[str] = None) -> None:
+        super().__init__(id=id)
+        self.view: Optional[ChartView] = None
+        self._rows: list[Strip] = []
+
+    def show(self, view: ChartView) -> None:
+        self.view = view
+        self._rows = []
+        self.refresh()
+
+    def bars_that_fit(self) -> int:
+        return max(self.size.width - AXIS, 1)
+
+    def render_line(self, y: int) -> Strip:
+        if not self._rows or len(self._rows) != self.size.height:
+            self._rows = self._draw()
+        return self._rows[y] if y < len(self._rows) else Strip.blank(self.size.width)
+
+    def _draw(self) -> list[Strip]:
+        width, height = self.size.width, self.size.height
+        view = self.view
+        if view is None or not view.opens or height < 2 or width <= AXIS:
+            return [Strip.blank(width) for _ in range(height)]
+        plot = width - AXIS
+        n = min(len(view.opens), plot)
+        prices = view.highs[:n] + view.lows[:n] + [p for _, p in view.levels]
+        top, bottom = max(prices), min(prices)
+        if top == bottom:
+            top, bottom = top * 1.001 + 1e-9, bottom * 0.999 - 1e-9
+        step = (top - bottom) / height
+        rows: list[Strip] = []
+        for y in range(height):
+            hi = top - y * step
+            lo = hi - step
+            cells: list[tuple[str, Style]] = []
+            for i in range(n):
+                bar = view.first + i
+                o, h, l, c = view.opens[i], view.highs[i], view.lows[i], view.closes[i]
+                style = UP if c >= o else DOWN
+                char = " "
+                if max(o, c) >= lo and min(o, c) <= hi:
+                    char = "█"
+                elif h >= lo and l <= hi:
+                    char = "│"
+                else:
+                    style = Style()
+                    for kind, price in view.levels:
+                        if lo < price <= hi:
+                            char, style = "─", LEVEL_STYLES.get(kind, Style())
+                            break
+                for kind, price in view.marks.get(bar, ()):
+                    if lo < price <= hi:
+                        char, style = MARK.get(kind, ("•", Style()))
+                if bar == view.cursor:
+                    style = style + Style(bgcolor=CURSOR_BG)
+                cells.append((char, style))
+            cells.append((" " * (plot - n), Style()))
+            label = f"{(hi + lo) / 2:>{AXIS - 1},.2f}" if y % 3 == 0 else ""
+            cells.append((" " + label.rjust(AXIS - 1)[: AXIS - 1], AXIS_STYLE))
+            rows.append(Strip(_merge(cells), width))
+        return rows
+
+
+def _merge(cells: list[tuple[str, Style]]) -> list[Segment]:
+    """Adjacent cells of one style as one segment: fewer segments, faster frames."""
+    out: list[Segment] = []
+    text, style = "", None
+    for char, st in cells:
+        if st == style:
+            text += char
+        else:
+            if text:
+                out.append(Segment(text, style))
+            text, style = char, st
+    if text:
+        out.append(Segment(text, style))
+    return out

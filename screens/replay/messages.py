@@ -1,0 +1,31 @@
+"""Domain events of the Replay workspace, posted by its workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from engine.replay import Replay
+
+
+@dataclass
+class ReplayLoaded(Message):
+    run_id: int
+    title: str
+    replay: "Replay"
+
+
+@dataclass
+class ReplayFailed(Message):
+    """The run or its data could not be opened: the engine's one-line reason."""
+
+    message: str
+
+
+@dataclass
+class BranchSaved(Message):
+    run_id: int
+    parent_run_id: int

@@ -1,0 +1,113 @@
+"""What the replay screen shows of the engine's state: chart frame, position panel, event log.
+
+Pure functions of a :class:`engine.replay.Replay`, so the screen only places their
+output in widgets, and tests can read the same text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.levels import EXIT, PartialExitAction
+from engine.replay import Replay
+from screens.replay.chart import ChartView
+
+
+def chart_view(replay: Replay, bars: int) -> ChartView:
+    """The bars up to the cursor (never one after it: that would be looking ahead), the
+    cursor three quarters across a frame ``bars`` wide."""
+    bt = replay.backtest
+    cursor = max(replay.cursor, 0)
+    bars = max(1, min(bars, bt.n))
+    end = cursor + 1
+    first = max(0, end - max(bars * 3 // 4, 1))
+    levels: list[tuple[str, float]] = []
+    pos = replay.engine.state.position
+    if pos is not None and replay.cursor >= 0:
+        if pos.stop_loss is not None:
+            levels.append(("stop", pos.stop_loss))
+        if pos.take_profit is not None:
+            levels.append(("target", pos.take_profit))
+        if pos.trailing_stop is not None:
+            levels.append(("trail" if pos.trailing_active else "trail_idle", pos.trailing_stop))
+        nxt = next_target(replay)
+        if nxt is not None:
+            levels.append(("next", nxt))
+    marks: dict[int, list[tuple[str, float]]] = {}
+    for fill in reversed(replay.engine.journal.fills):  # fills are in bar order: read back to the frame
+        if fill.bar < first:
+            break
+        if fill.bar < end:
+            marks.setdefault(fill.bar, []).append((fill.kind.value, fill.price))
+    return ChartView(
+        first, bt.open[first:end].tolist(), bt.high[first:end].tolist(), bt.low[first:end].tolist(),
+        bt.close[first:end].tolist(), replay.cursor, levels, marks,
+    )
+
+
+def next_target(replay: Replay) -> float | None:
+    pos = replay.engine.state.position
+    if pos is None:
+        return None
+    for level in replay.engine.policy_levels(pos, pos.avg_entry_price):
+        if level.priority == EXIT and isinstance(level.due, PartialExitAction) and not level.due.is_take_profit:
+            return level.price
+    return None
+
+
+def position_text(replay: Replay) -> str:
+    st = replay.engine.state
+    pos = st.position
+    if pos is None:
+        pending = st.pending
+        if pending is not None and pending.decision.direction:
+            side = "long" if pending.decision.direction > 0 else "short"
+            return f"[b]Flat[/b]\nsignal: {side} at the next open"
+        return "[b]Flat[/b]\nno position"
+    price = float(replay.backtest.close[max(replay.cursor, 0)])
+    upnl = pos.unrealized_pnl(price)
+    basis = pos.avg_entry_price * pos.current_size
+    trail = "—" if pos.trailing_stop is None else f"{pos.trailing_stop:,.2f} ({'active' if pos.trailing_active else 'armed'})"
+    nxt = next_target(replay)
+    return "\n".join([
+        f"[b]{pos.side.value.upper()}[/b] #{pos.trade_no} since bar {pos.entry_bar}",
+        f"size      {pos.current_size:.6g} of {pos.original_size:.6g}",
+        f"avg entry {pos.avg_entry_price:,.2f}",
+        f"unrealised {upnl:+,.2f} ({upnl / basis * 100 if basis else 0:+.2f} %)",
+        f"MFE {pos.mfe_pct():.2f} %   MAE {pos.mae_pct():.2f} %",
+        f"SL {_price(pos.stop_loss)}   TP {_price(pos.take_profit)}",
+        f"trailing  {trail}",
+        f"partials {pos.partial_exits_done}   scale-ins {pos.scale_ins_done}",
+        f"next target {_price(nxt)}",
+    ])
+
+
+def _price(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def account_text(replay: Replay) -> str:
+    bt = replay.backtest
+    bars = replay.cursor + 1
+    st = replay.engine.state
+    if bars <= 0:
+        return f"balance {st.balance:,.2f}   equity {st.balance:,.2f}   drawdown 0.00 %   trades 0"
+    equity = replay.engine.journal.equity_curve(bt.close, bars, bt.settings.balance)
+    peak = max(float(np.max(equity)), bt.settings.balance)
+    now = float(equity[-1])
+    return (f"balance {st.balance:,.2f}   equity {now:,.2f}   drawdown {(now / peak - 1) * 100:.2f} %   "
+            f"trades {len(replay.engine.journal.trades)}")
+
+
+def events(replay: Replay, limit: int = 200) -> list[tuple[int, str]]:
+    """(bar, what happened) up to the cursor, newest first: fills with their reason, and notes."""
+    journal = replay.engine.journal
+    out: list[tuple[int, str]] = []
+    for fill in journal.fills[-limit:]:
+        what = fill.kind.value.replace("_", " ")
+        pnl = f" {fill.pnl:+,.2f}" if fill.kind.value in ("exit", "partial_exit") else ""
+        out.append((fill.bar, f"{what} {fill.qty:.4g} @ {fill.price:,.2f} {fill.reason.replace('_', ' ')}{pnl}"))
+    for note in journal.notes[-limit:]:
+        out.append((note.bar, note.text))
+    out.sort(key=lambda e: e[0], reverse=True)
+    return out[:limit]

@@ -1,0 +1,333 @@
+"""The Replay workspace (F2): a stored run bar by bar, back and forth, with what-if actions.
+
+Opening a run loads it on a worker (database, candles, signals); every move after that
+is the engine's own step or restore, fast enough for the UI thread. Autoplay is a timer,
+stopped with the screen.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Static
+
+from engine.actions import ManualAction
+from engine.errors import InputError
+from screens.replay.chart import CandleChart
+from screens.replay.messages import BranchSaved, ReplayFailed, ReplayLoaded
+from screens.replay.view import account_text, chart_view, events, position_text
+
+def bar_of(text: str, index) -> int:  # type: ignore[no-untyped-def]
+    """A bar number, or the last bar at or before a date; InputError for anything else."""
+    from engine.config import parse_date
+
+    text = text.strip()
+    if text.isdigit():
+        bar = int(text)
+        if bar >= len(index):
+            raise InputError(f"bar {bar:,} is past the last bar ({len(index) - 1:,})")
+        return bar
+    when = parse_date(text, "go to")
+    bar = int(index.searchsorted(when, side="right")) - 1
+    if bar < 0:
+        raise InputError(f"{text} is before the first bar ({index[0]:%Y-%m-%d %H:%M} UTC)")
+    return bar
+
+
+class EventLog(DataTable):
+    """What happened on each bar, newest first; Enter jumps to the bar."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.add_columns("Bar", "Event")
+
+
+SPEEDS = (1, 2, 5, 10, 20, 30, 60)  # bars per second
+ZOOMS = (30, 60, 120, 240)  # bars per screen (at most what fits)
+
+
+class ReplayScreen(Screen):
+    CSS_PATH = "replay.tcss"
+    BINDINGS = [
+        Binding("space", "play", "Play/pause", priority=True),
+        Binding("right", "step", "Step", priority=True),
+        Binding("left", "back", "Back", priority=True),
+        Binding("n", "next_trade", "Next fill"),
+        Binding("p", "previous_trade", "Prev fill"),
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus", "slower", "Slower"),
+        Binding("g", "go_to", "Go to"),
+        Binding("home", "first", "Start", priority=True),
+        Binding("end", "last", "End", priority=True),
+        Binding("left_square_bracket", "zoom_in", "Zoom in"),
+        Binding("right_square_bracket", "zoom_out", "Zoom out"),
+        Binding("x", "what_if", "What-if"),
+        Binding("ctrl+s", "save_branch", "Save branch"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_id: Optional[int] = None
+        self.replay = None  # engine.replay.Replay, once loaded
+        self.title_text = ""
+        self.speed = 2  # index into SPEEDS
+        self.zoom = 2  # index into ZOOMS
+        self._player: Optional[Timer] = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("No run open. Open one from a finished backtest (ctrl+o) or from History.", id="replay-status")
+        with Horizontal(id="replay-body"):
+            yield CandleChart(id="chart")
+            with Vertical(id="replay-side"):
+                yield Static("", id="position")
+                yield Static("", id="account")
+                yield EventLog(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Replay"
+        if self.run_id is not None and self.replay is None:
+            self.load(self.run_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
+        if action in ("play", "step", "back", "next_trade", "previous_trade", "go_to", "first", "last", "what_if",
+                      "save_branch"):
+            return self.replay is not None
+        return True
+
+    # ------------------------------------------------------------------ loading
+    def show_run(self, run_id: int) -> None:
+        self.run_id = run_id
+        if self.is_mounted:
+            self.load(run_id)
+
+    def load(self, run_id: int) -> None:
+        self._stop_playing()
+        self.query_one("#replay-status", Static).update(f"Opening run #{run_id}…")
+        self._load(run_id)
+
+    @work(thread=True, exclusive=True, group="replay-load", name="load-replay")
+    def _load(self, run_id: int) -> None:
+        from engine.replay_job import load_replay
+        from engine.store import get_run
+
+        services = self.app.services
+        try:
+            replay, config = load_replay(services.database(), run_id, services.load_candles)
+            run = get_run(services.database(), run_id)
+        except InputError as exc:
+            self.post_message(ReplayFailed(str(exc)))
+            return
+        market = (run.symbol or run.data_source) if run is not None else config.data.describe()
+        self.post_message(ReplayLoaded(run_id, f"run #{run_id} · {config.strategy} on {market}", replay))
+
+    def on_replay_loaded(self, event: ReplayLoaded) -> None:
+        self.replay, self.run_id, self.title_text = event.replay, event.run_id, event.title
+        self.sub_title = f"Replay · {event.title}"
+        self.refresh_bindings()
+        self.redraw()
+
+    def on_replay_failed(self, event: ReplayFailed) -> None:
+        self.query_one("#replay-status", Static).update(f"[red]{event.message}[/red]")
+        self.notify(event.message, title="Cannot open the run", severity="error", timeout=10)
+
+    # ------------------------------------------------------------------ drawing
+    def redraw(self) -> None:
+        replay = self.replay
+        if replay is None:
+            return
+        chart = self.query_one("#chart", CandleChart)
+        with self.app.batch_update():
+            chart.show(chart_view(replay, min(ZOOMS[self.zoom], chart.bars_that_fit())))
+            self.query_one("#replay-status", Static).update(self.status_text())
+            self.query_one("#position", Static).update(position_text(replay))
+            self.query_one("#account", Static).update(account_text(replay))
+            table = self.query_one("#events", DataTable)
+            table.clear()
+            index = replay.backtest.candles.index
+            for bar, text in events(replay, 100):
+                table.add_row(f"{bar} {index[bar]:%m-%d %H:%M}", text, key=f"{bar}:{table.row_count}")
+
+    def status_text(self) -> str:
+        replay = self.replay
+        assert replay is not None
+        index = replay.backtest.candles.index
+        where = "start" if replay.cursor < 0 else f"bar {replay.cursor:,} of {replay.n - 1:,} · {index[replay.cursor]:%Y-%m-%d %H:%M} UTC"
+        playing = f"▶ {SPEEDS[self.speed]} bars/s" if self._player is not None else f"❚❚ {SPEEDS[self.speed]} bars/s"
+        branch = f" · branch: {len(replay.actions)} action(s)" if replay.is_branch else ""
+        return f"{self.title_text} · {where} · {playing}{branch}"
+
+    # ------------------------------------------------------------------ moving
+    def _move(self, how) -> None:  # type: ignore[no-untyped-def]
+        if self.replay is None:
+            return
+        how(self.replay)
+        self.redraw()
+
+    def action_step(self) -> None:
+        self._move(lambda r: None if r.done else r.step())
+
+    def action_back(self) -> None:
+        self._move(lambda r: r.back())
+
+    def action_first(self) -> None:
+        self._move(lambda r: r.goto(-1))
+
+    def action_last(self) -> None:
+        self._move(lambda r: r.play_to_end())
+
+    def go_to(self, bar: int) -> None:
+        self._move(lambda r: r.goto(bar))
+
+    def action_go_to(self) -> None:
+        from screens.replay.goto import GoToScreen
+
+        if self.replay is not None:
+            self._stop_playing()
+            self.app.push_screen(GoToScreen(self.replay.n - 1), self._go_to_text)
+
+    def _go_to_text(self, text: Optional[str]) -> None:
+        if not text or self.replay is None:
+            return
+        try:
+            self.go_to(bar_of(text, self.replay.backtest.candles.index))
+        except InputError as exc:
+            self.notify(str(exc), title="Go to", severity="error")
+
+    def action_next_trade(self) -> None:
+        def forward(r) -> None:  # type: ignore[no-untyped-def]
+            while not r.done and not r.step().fills:
+                pass
+        self._move(forward)
+
+    def action_previous_trade(self) -> None:
+        def backward(r) -> None:  # type: ignore[no-untyped-def]
+            before = [f.bar for f in r.engine.journal.fills if f.bar < r.cursor]
+            r.goto(before[-1] if before else -1)
+        self._move(backward)
+
+    @on(DataTable.RowSelected, "#events")
+    def _jump_to_event(self, event: DataTable.RowSelected) -> None:
+        self.go_to(int(str(event.row_key.value).split(":")[0]))
+
+    # ------------------------------------------------------------------ playing
+    def action_play(self) -> None:
+        if self._player is not None:
+            self._stop_playing()
+        else:
+            self._player = self.set_interval(1 / SPEEDS[self.speed], self._tick, name="replay-autoplay")
+        if self.replay is not None:
+            self.query_one("#replay-status", Static).update(self.status_text())
+
+    def _tick(self) -> None:
+        if self.replay is None or self.replay.done:
+            self._stop_playing()
+            return
+        self.replay.step()
+        self.redraw()
+
+    def _stop_playing(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+            self._player = None
+
+    def _set_speed(self, index: int) -> None:
+        self.speed = max(0, min(index, len(SPEEDS) - 1))
+        if self._player is not None:
+            self._stop_playing()
+            self.action_play()
+        elif self.replay is not None:
+            self.query_one("#replay-status", Static).update(self.status_text())
+
+    def action_faster(self) -> None:
+        self._set_speed(self.speed + 1)
+
+    def action_slower(self) -> None:
+        self._set_speed(self.speed - 1)
+
+    def action_zoom_in(self) -> None:
+        self.zoom = max(0, self.zoom - 1)
+        self.redraw()
+
+    def action_zoom_out(self) -> None:
+        self.zoom = min(len(ZOOMS) - 1, self.zoom + 1)
+        self.redraw()
+
+    def on_unmount(self) -> None:
+        self._stop_playing()
+
+    # ------------------------------------------------------------------ what-if
+    def action_what_if(self) -> None:
+        from screens.replay.what_if import WhatIfScreen
+
+        replay = self.replay
+        if replay is None:
+            return
+        self._stop_playing()
+        index = replay.backtest.candles.index
+        if replay.cursor < 0 or replay.done:
+            self.notify("Step to a bar before the end first: actions happen at a bar's close.", severity="warning")
+            return
+        heading = f"What if, at the close of bar {replay.cursor:,} ({index[replay.cursor]:%Y-%m-%d %H:%M} UTC)?"
+        self.app.push_screen(WhatIfScreen(replay.preview, heading), self._take)
+
+    def _take(self, action: Optional[ManualAction]) -> None:
+        if action is None or self.replay is None:
+            return
+        try:
+            result = self.replay.act(action)
+        except InputError as exc:  # the state changed under the dialog: say so, change nothing
+            self.notify(str(exc), title="Not taken", severity="error")
+            return
+        self.notify(f"{action.describe()}: realised {result.realized_pnl:+,.2f}", title="Branch")
+        self.redraw()
+
+    def action_save_branch(self) -> None:
+        replay = self.replay
+        if replay is None or self.run_id is None:
+            return
+        if not replay.is_branch:
+            self.notify("No what-if action yet: the replay is its run again, nothing to save.", severity="warning")
+            return
+        self._stop_playing()
+        replay.play_to_end()
+        self.redraw()
+        self._save(self.run_id)
+
+    @work(thread=True, exclusive=True, group="replay-save", name="save-branch")
+    def _save(self, parent: int) -> None:
+        from engine.models import RunKind
+        from engine.runner import result_of
+        from engine.store import get_run, save_backtest
+        from engine.config import BacktestConfig
+
+        replay = self.replay
+        assert replay is not None
+        database = self.app.services.database()
+        run = get_run(database, parent)
+        if run is None:
+            self.post_message(ReplayFailed(f"run #{parent} is no longer in the database"))
+            return
+        config = BacktestConfig.from_dict({k: v for k, v in run.config.items() if k != "actions"})
+        index = replay.backtest.candles.index
+        actions = [{"at": index[a.bar].isoformat(), "bar": a.bar, **a.action.to_dict()} for a in replay.actions]
+        result = result_of(config, replay.backtest.candles, replay.backtest, parent_run_id=parent, actions=actions)
+        try:
+            run_id = save_backtest(database, result, RunKind.REPLAY)
+        except InputError as exc:
+            self.post_message(ReplayFailed(str(exc)))
+            return
+        self.post_message(BranchSaved(run_id, parent))
+
+    def on_branch_saved(self, event: BranchSaved) -> None:
+        from screens.compare import CompareScreen
+
+        self.notify(f"Branch saved as run #{event.run_id}, beside its parent run #{event.parent_run_id}.", title="Branch")
+        self.app.push_screen(CompareScreen(event.parent_run_id, event.run_id))
