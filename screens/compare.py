@@ -50,7 +50,18 @@ def _run_card(letter: str, run: Run) -> Text:
         f"   {' '.join(p for p in (run.symbol, run.timeframe) if p) or '—'}   {period}\n",
         (f"   {run.data_source}\n", "dim"),
         (f"   saved {created:%Y-%m-%d %H:%M} UTC", "dim"),
+        _lineage(run),
     )
+
+
+def _lineage(run: Run) -> str:
+    """For a replay branch: whose branch it is and what was done by hand."""
+    if run.parent_run_id is None:
+        return ""
+    actions = (run.config or {}).get("actions") or []
+    done = ", ".join(f"{a.get('do', '?').replace('_', ' ')} at bar {a.get('bar', '?')}" for a in actions[:3])
+    more = f" and {len(actions) - 3} more" if len(actions) > 3 else ""
+    return f"\n   branch of run #{run.parent_run_id}: {done or 'no action'}{more}"
 
 
 def _number(value: Any) -> Optional[float]:

@@ -79,8 +79,8 @@ class CandleChart(Widget):
         n = min(len(view.opens), plot)
         prices = view.highs[:n] + view.lows[:n] + [p for _, p in view.levels]
         top, bottom = max(prices), min(prices)
-        if top == bottom:
-            top, bottom = top * 1.001 + 1e-9, bottom * 0.999 - 1e-9
+        pad = (top - bottom) * 0.02 or abs(top) * 0.001 or 1e-9  # lines at the extremes stay on screen
+        top, bottom = top + pad, bottom - pad
         step = (top - bottom) / height
         rows: list[Strip] = []
         for y in range(height):
@@ -108,7 +108,12 @@ class CandleChart(Widget):
                 if bar == view.cursor:
                     style = style + Style(bgcolor=CURSOR_BG)
                 cells.append((char, style))
-            cells.append((" " * (plot - n), Style()))
+            # The levels run on to the axis, through the room left for the bars to come.
+            level = next(((k, p) for k, p in view.levels if lo < p <= hi), None)
+            if level is None:
+                cells.append((" " * (plot - n), Style()))
+            else:
+                cells.append(("─" * (plot - n), LEVEL_STYLES.get(level[0], Style())))
             label = f"{(hi + lo) / 2:>{AXIS - 1},.2f}" if y % 3 == 0 else ""
             cells.append((" " + label.rjust(AXIS - 1)[: AXIS - 1], AXIS_STYLE))
             rows.append(Strip(_merge(cells), width))

@@ -77,7 +77,7 @@ def position_text(replay: Replay) -> str:
         f"MFE {pos.mfe_pct():.2f} %   MAE {pos.mae_pct():.2f} %",
         f"SL {_price(pos.stop_loss)}   TP {_price(pos.take_profit)}",
         f"trailing  {trail}",
-        f"partials {pos.partial_exits_done}   scale-ins {pos.scale_ins_done}",
+        f"targets hit {pos.partial_exits_done}   scale-ins {pos.scale_ins_done} (by policy)",
         f"next target {_price(nxt)}",
     ])
 
