@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import Optional
 import pandas as pd
 
 from engine.actions import ManualAction, Preview
@@ -21,7 +22,7 @@ from engine.backtest import Backtest
 from engine.config import BacktestSettings
 from engine.core import BarReport
 from engine.errors import InputError
-from engine.state import Snapshot
+from engine.state import Journal, Snapshot
 from engine.strategies.base import Strategy
 
 
@@ -47,6 +48,9 @@ class Replay:
         # Engine states saved before bar k is processed, keyed by k (ascending).
         self._saved_at: list[int] = [0]
         self._saved: list[Snapshot] = [self.engine.snapshot()]
+        # The history of the furthest point reached on this branch, while it is still valid.
+        self._ahead: Optional[Journal] = None
+        self._ahead_bar = 0
 
     # ------------------------------------------------------------------ where we are
     @property
@@ -67,11 +71,39 @@ class Replay:
         return bool(self.actions)
 
     # ------------------------------------------------------------------ moving
+    # Saved states are kept sorted by the bar they precede. Every one of them describes the
+    # current branch: taking an action forgets the states after its bar, and so does
+    # removing one. There are never actions after the cursor, so a state saved ahead of
+    # it is where the branch goes from here, and a jump forward can start from it.
     def _save(self) -> None:
         k = self.engine.state.bar
-        if k % self.every == 0 and k > self._saved_at[-1]:
-            self._saved_at.append(k)
-            self._saved.append(self.engine.snapshot())
+        if k % self.every == 0:
+            i = bisect.bisect_left(self._saved_at, k)
+            if i == len(self._saved_at) or self._saved_at[i] != k:
+                self._saved_at.insert(i, k)
+                self._saved.insert(i, self.engine.snapshot())
+
+    def _forget_after(self, bar: int) -> None:
+        """Drop the states saved after bar ``bar``, and the history kept for them: they lack an
+        action taken at it or hold one since removed."""
+        i = max(bisect.bisect_right(self._saved_at, bar), 1)  # the start is never stale
+        del self._saved_at[i:], self._saved[i:]
+        self._ahead = None
+
+    def _restore(self, i: int) -> None:
+        """Back (or ahead) to saved state ``i``. Going back keeps the history given up, so that
+        going ahead again can take it back instead of recomputing it."""
+        snap = self._saved[i]
+        journal = self.engine.journal
+        now = journal.mark()
+        if self._saved_at[i] <= self.engine.state.bar:  # back
+            if self._ahead is None or self.engine.state.bar > self._ahead_bar:
+                self._ahead, self._ahead_bar = journal.copy(), self.engine.state.bar
+            self.engine.restore(snap)
+            return
+        assert self._ahead is not None  # ahead only along a history kept when coming back
+        journal.extend(self._ahead, now, snap.mark)
+        self.engine.state = snap.state.copy()
 
     def step(self) -> BarReport:
         """Process the next bar."""
@@ -82,16 +114,18 @@ class Replay:
         """Run forward (fast, saving states on the way) until ``cursor`` is the last bar processed,
         taking the branch's actions again at their bars."""
         target = cursor + 1
+        i = bisect.bisect_right(self._saved_at, target) - 1
+        if self._ahead is not None and self.engine.state.bar < self._saved_at[i] <= self._ahead_bar:
+            self._restore(i)  # been there before: start from the nearest saved state
         while self.engine.state.bar < target:
             k = self.engine.state.bar
-            nxt_save = (k // self.every + 1) * self.every
-            stop = min(target, nxt_save)
-            pending = [a for a in self.actions if k <= a.bar < stop]
-            if pending:
-                stop = pending[0].bar + 1
+            stop = min(target, (k // self.every + 1) * self.every)
+            due = [a for a in self.actions if k <= a.bar < stop]
+            if due:
+                stop = due[0].bar + 1
             self.backtest.run(until=stop)
             for applied in self.actions:
-                if applied.bar == stop - 1 and self.engine.state.bar == stop:
+                if applied.bar == stop - 1:
                     self.engine.apply(applied.action, applied.bar, float(self.backtest.close[applied.bar]))
             self._save()
 
@@ -103,19 +137,12 @@ class Replay:
         if cursor >= self.cursor:
             self._forward_to(cursor)
             return
-        self.actions = [a for a in self.actions if a.bar <= cursor]
-        self._forget_after(cursor)
-        self.engine.restore(self._saved[-1])
+        removed = [a.bar for a in self.actions if a.bar > cursor]
+        if removed:
+            self.actions = [a for a in self.actions if a.bar <= cursor]
+            self._forget_after(min(removed))
+        self._restore(bisect.bisect_right(self._saved_at, cursor + 1) - 1)
         self._forward_to(cursor)
-
-    def _forget_after(self, cursor: int) -> None:
-        """Drop the saved states taken after bar ``cursor``: they may hold actions no longer in
-        the branch, or lack one just taken at ``cursor``."""
-        i = bisect.bisect_right(self._saved_at, cursor + 1)
-        if self._saved_at[i - 1] == cursor + 1:
-            i -= 1  # saved before bar cursor + 1, i.e. after bar cursor: also suspect
-        i = max(i, 1)  # the start is never stale
-        del self._saved_at[i:], self._saved[i:]
 
     def back(self) -> None:
         """One bar back, to exactly the state after the previous bar."""
@@ -142,3 +169,9 @@ class Replay:
         self.actions.append(AppliedAction(self.cursor, action, result))
         self._forget_after(self.cursor)
         return result
+
+    def prepare(self) -> None:
+        """Play the run once and come back to the start: every later jump starts from a saved
+        state at most ``checkpoint_every`` bars before its target."""
+        self.play_to_end()
+        self.goto(-1)

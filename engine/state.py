@@ -87,15 +87,23 @@ class Journal:
         for seg in (self.seg_bar, self.seg_balance, self.seg_qty, self.seg_avg):
             del seg[mark.segments:]
 
-    def extend(self, other: "Journal") -> None:
-        self.fills += other.fills
-        self.trades += other.trades
-        self.notes += other.notes
+    def extend(self, other: "Journal", start: Optional[JournalMark] = None, end: Optional[JournalMark] = None) -> None:
+        """Append ``other``'s entries (those between marks ``start`` and ``end``, default all)."""
+        a = start or JournalMark(0, 0, 0, 0)
+        b = end or other.mark()
+        self.fills += other.fills[a.fills:b.fills]
+        self.trades += other.trades[a.trades:b.trades]
+        self.notes += other.notes[a.notes:b.notes]
         for mine, theirs in zip(
             (self.seg_bar, self.seg_balance, self.seg_qty, self.seg_avg),
             (other.seg_bar, other.seg_balance, other.seg_qty, other.seg_avg),
         ):
-            mine += theirs
+            mine += theirs[a.segments:b.segments]
+
+    def copy(self) -> "Journal":
+        twin = Journal()
+        twin.extend(self)
+        return twin
 
     def record(self, bar: int, balance: float, position: Optional[OpenPosition]) -> None:
         """The state from ``bar``'s close on, for the equity curve (skipped when unchanged)."""

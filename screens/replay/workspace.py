@@ -79,6 +79,7 @@ class ReplayScreen(Screen):
         self.speed = 2  # index into SPEEDS
         self.zoom = 2  # index into ZOOMS
         self._player: Optional[Timer] = None
+        self._events_seen: object = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,6 +122,7 @@ class ReplayScreen(Screen):
         services = self.app.services
         try:
             replay, config = load_replay(services.database(), run_id, services.load_candles)
+            replay.prepare()  # played once here, so that any jump later starts from a saved state
             run = get_run(services.database(), run_id)
         except InputError as exc:
             self.post_message(ReplayFailed(str(exc)))
@@ -130,6 +132,7 @@ class ReplayScreen(Screen):
 
     def on_replay_loaded(self, event: ReplayLoaded) -> None:
         self.replay, self.run_id, self.title_text = event.replay, event.run_id, event.title
+        self._events_seen = None
         self.sub_title = f"Replay · {event.title}"
         self.refresh_bindings()
         self.redraw()
@@ -149,11 +152,16 @@ class ReplayScreen(Screen):
             self.query_one("#replay-status", Static).update(self.status_text())
             self.query_one("#position", Static).update(position_text(replay))
             self.query_one("#account", Static).update(account_text(replay))
-            table = self.query_one("#events", DataTable)
-            table.clear()
-            index = replay.backtest.candles.index
-            for bar, text in events(replay, 100):
-                table.add_row(f"{bar} {index[bar]:%m-%d %H:%M}", text, key=f"{bar}:{table.row_count}")
+            # The log changes only when a fill or a note comes or goes: most bars leave it alone.
+            journal = replay.engine.journal
+            seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1)
+            if seen != self._events_seen:
+                self._events_seen = seen
+                table = self.query_one("#events", DataTable)
+                table.clear()
+                index = replay.backtest.candles.index
+                for bar, text in events(replay, 40):
+                    table.add_row(f"{bar} {index[bar]:%m-%d %H:%M}", text, key=f"{bar}:{table.row_count}")
 
     def status_text(self) -> str:
         replay = self.replay
