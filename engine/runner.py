@@ -111,14 +111,16 @@ def checked_strategy(config: BacktestConfig, candles: pd.DataFrame) -> Strategy:
 
 
 def result_of(config: BacktestConfig, candles: pd.DataFrame, bt: Backtest, **extra: Any) -> BacktestResult:
-    """The result of a finished driver (backtest or replay): its trades, equity and metrics."""
+    """The result of a finished driver (backtest or replay): its trades, equity and metrics.
+
+    The lists are copies: a replay goes on (and steps back) after its result is taken."""
     equity = bt.equity_curve()
     close = candles["close"].to_numpy()
     metrics = compute_metrics(
         bt.trades, equity, candles.index, initial_balance=config.balance,
         first_price=float(close[0]), last_price=float(close[-1]), bars_in_market=bt.bars_in_market(),
     )
-    return BacktestResult(config, candles, bt.trades, bt.fills, equity, metrics, bt.bars_in_market(), **extra)
+    return BacktestResult(config, candles, list(bt.trades), list(bt.fills), equity, metrics, bt.bars_in_market(), **extra)
 
 
 def run_backtest(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from engine.config import BacktestConfig
     from engine.replay import Replay
 
 
@@ -16,6 +17,7 @@ class ReplayLoaded(Message):
     run_id: int
     title: str
     replay: "Replay"
+    config: "BacktestConfig"
 
 
 @dataclass

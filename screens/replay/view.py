@@ -6,11 +6,13 @@ output in widgets, and tests can read the same text.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from engine.levels import EXIT, PartialExitAction
-from engine.replay import Replay
 from screens.replay.chart import ChartView
+
+if TYPE_CHECKING:  # the app's first frame must not wait for pandas
+    from engine.replay import Replay
 
 
 def chart_view(replay: Replay, bars: int) -> ChartView:
@@ -93,7 +95,7 @@ def account_text(replay: Replay) -> str:
     if bars <= 0:
         return f"balance {st.balance:,.2f}   equity {st.balance:,.2f}   drawdown 0.00 %   trades 0"
     equity = replay.engine.journal.equity_curve(bt.close, bars, bt.settings.balance)
-    peak = max(float(np.max(equity)), bt.settings.balance)
+    peak = max(float(equity.max()), bt.settings.balance)
     now = float(equity[-1])
     return (f"balance {st.balance:,.2f}   equity {now:,.2f}   drawdown {(now / peak - 1) * 100:.2f} %   "
             f"trades {len(replay.engine.journal.trades)}")

@@ -75,6 +75,7 @@ class ReplayScreen(Screen):
         super().__init__()
         self.run_id: Optional[int] = None
         self.replay = None  # engine.replay.Replay, once loaded
+        self.config = None  # its engine.config.BacktestConfig
         self.title_text = ""
         self.speed = 2  # index into SPEEDS
         self.zoom = 2  # index into ZOOMS
@@ -128,10 +129,10 @@ class ReplayScreen(Screen):
             self.post_message(ReplayFailed(str(exc)))
             return
         market = (run.symbol or run.data_source) if run is not None else config.data.describe()
-        self.post_message(ReplayLoaded(run_id, f"run #{run_id} · {config.strategy} on {market}", replay))
+        self.post_message(ReplayLoaded(run_id, f"run #{run_id} · {config.strategy} on {market}", replay, config))
 
     def on_replay_loaded(self, event: ReplayLoaded) -> None:
-        self.replay, self.run_id, self.title_text = event.replay, event.run_id, event.title
+        self.replay, self.run_id, self.title_text, self.config = event.replay, event.run_id, event.title, event.config
         self._events_seen = None
         self.sub_title = f"Replay · {event.title}"
         self.refresh_bindings()
@@ -307,26 +308,21 @@ class ReplayScreen(Screen):
         self._stop_playing()
         replay.play_to_end()
         self.redraw()
-        self._save(self.run_id)
-
-    @work(thread=True, exclusive=True, group="replay-save", name="save-branch")
-    def _save(self, parent: int) -> None:
-        from engine.models import RunKind
+        # The result is taken here, on the UI thread: the worker only writes it, while the
+        # trader may already be stepping again.
         from engine.runner import result_of
-        from engine.store import get_run, save_backtest
-        from engine.config import BacktestConfig
 
-        replay = self.replay
-        assert replay is not None
-        database = self.app.services.database()
-        run = get_run(database, parent)
-        if run is None:
-            self.post_message(ReplayFailed(f"run #{parent} is no longer in the database"))
-            return
-        config = BacktestConfig.from_dict({k: v for k, v in run.config.items() if k != "actions"})
         index = replay.backtest.candles.index
         actions = [{"at": index[a.bar].isoformat(), "bar": a.bar, **a.action.to_dict()} for a in replay.actions]
-        result = result_of(config, replay.backtest.candles, replay.backtest, parent_run_id=parent, actions=actions)
+        self._save(self.run_id, result_of(self.config, replay.backtest.candles, replay.backtest,
+                                          parent_run_id=self.run_id, actions=actions))
+
+    @work(thread=True, exclusive=True, group="replay-save", name="save-branch")
+    def _save(self, parent: int, result) -> None:  # type: ignore[no-untyped-def]
+        from engine.models import RunKind
+        from engine.store import save_backtest
+
+        database = self.app.services.database()
         try:
             run_id = save_backtest(database, result, RunKind.REPLAY)
         except InputError as exc:

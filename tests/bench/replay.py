@@ -48,7 +48,7 @@ async def _measure(bars: int, presses: int) -> dict[str, float]:
             await pilot.press("f2")
             screen = app.screen
             assert isinstance(screen, ReplayScreen)
-            screen.post_message(ReplayLoaded(0, f"{bars:,} synthetic bars", replay))
+            screen.post_message(ReplayLoaded(0, f"{bars:,} synthetic bars", replay, None))
             await pilot.pause()
             rng = random.Random(1)
             timings: dict[str, list[float]] = {"step": [], "back": [], "jump": []}
