@@ -18,6 +18,7 @@ from textual.widget import Widget
 
 AXIS = 11  # characters for the price axis on the right
 
+NONE = Style()
 UP = Style(color="green")
 DOWN = Style(color="red")
 AXIS_STYLE = Style(color="grey50")
@@ -29,6 +30,17 @@ LEVEL_STYLES = {
     "trail_idle": Style(color="yellow", dim=True),
     "next": Style(color="cyan"),
 }
+_on_cursor: dict[Style, Style] = {}
+
+
+def on_cursor(style: Style) -> Style:
+    """``style`` over the cursor's background (made once per style: frames are drawn often)."""
+    found = _on_cursor.get(style)
+    if found is None:
+        found = _on_cursor[style] = style + Style(bgcolor=CURSOR_BG)
+    return found
+
+
 MARK = {"entry": ("▲", Style(color="bright_cyan", bold=True)), "scale_in": ("△", Style(color="bright_cyan")),
         "partial_exit": ("▽", Style(color="magenta")), "exit": ("▼", Style(color="magenta", bold=True))}
 
@@ -97,23 +109,23 @@ class CandleChart(Widget):
                 elif h >= lo and l <= hi:
                     char = "│"
                 else:
-                    style = Style()
+                    style = NONE
                     for kind, price in view.levels:
                         if lo < price <= hi:
-                            char, style = "─", LEVEL_STYLES.get(kind, Style())
+                            char, style = "─", LEVEL_STYLES.get(kind, NONE)
                             break
                 for kind, price in view.marks.get(bar, ()):
                     if lo < price <= hi:
-                        char, style = MARK.get(kind, ("•", Style()))
+                        char, style = MARK.get(kind, ("•", NONE))
                 if bar == view.cursor:
-                    style = style + Style(bgcolor=CURSOR_BG)
+                    style = on_cursor(style)
                 cells.append((char, style))
             # The levels run on to the axis, through the room left for the bars to come.
             level = next(((k, p) for k, p in view.levels if lo < p <= hi), None)
             if level is None:
-                cells.append((" " * (plot - n), Style()))
+                cells.append((" " * (plot - n), NONE))
             else:
-                cells.append(("─" * (plot - n), LEVEL_STYLES.get(level[0], Style())))
+                cells.append(("─" * (plot - n), LEVEL_STYLES.get(level[0], NONE)))
             label = f"{(hi + lo) / 2:>{AXIS - 1},.2f}" if y % 3 == 0 else ""
             cells.append((" " + label.rjust(AXIS - 1)[: AXIS - 1], AXIS_STYLE))
             rows.append(Strip(_merge(cells), width))
@@ -125,7 +137,7 @@ def _merge(cells: list[tuple[str, Style]]) -> list[Segment]:
     out: list[Segment] = []
     text, style = "", None
     for char, st in cells:
-        if st == style:
+        if st is style:  # the styles are shared constants: identity is enough, and cheap
             text += char
         else:
             if text:
