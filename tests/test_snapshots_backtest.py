@@ -42,6 +42,10 @@ async def _finished_run(pilot) -> None:
     await pilot.click("#run")
     await pilot.app.workers.wait_for_complete()
     await _until(pilot, lambda: pilot.app.screen.result is not None)
+    # The trades table sizes its columns to their cells on a later refresh: wait for that
+    # (an entry time is 16 characters, wider than any header), or the frame is caught early.
+    table = pilot.app.screen.query_one(TradesTable)
+    await _until(pilot, lambda: max(c.content_width for c in table.ordered_columns) >= 16)
     await pilot.pause()
 
 

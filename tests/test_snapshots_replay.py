@@ -34,6 +34,9 @@ async def _at_an_active_trailing_stop(pilot, run_id: int) -> None:
     while not (replay.engine.state.position is not None and replay.engine.state.position.trailing_active):
         await pilot.press("right")
     await pilot.press("right")
+    # The event log sizes its columns on a later refresh ("30 01-02 06:00" is 14 wide).
+    table = app.screen.query_one("#events")
+    await _until(pilot, lambda: max(c.content_width for c in table.ordered_columns) >= 14)
     await pilot.pause()
 
 
