@@ -128,10 +128,15 @@ class ReplayScreen(Screen):
         except InputError as exc:
             self.post_message(ReplayFailed(str(exc)))
             return
+        except Exception as exc:  # a broken database or file: say so, keep the app
+            self.post_message(ReplayFailed(f"cannot open run #{run_id}: {exc.__class__.__name__}: {exc}"))
+            return
         market = (run.symbol or run.data_source) if run is not None else config.data.describe()
         self.post_message(ReplayLoaded(run_id, f"run #{run_id} · {config.strategy} on {market}", replay, config))
 
     def on_replay_loaded(self, event: ReplayLoaded) -> None:
+        if self.run_id is not None and event.run_id != self.run_id:
+            return  # a run asked for earlier, overtaken by another
         self.replay, self.run_id, self.title_text, self.config = event.replay, event.run_id, event.title, event.config
         self._events_seen = None
         self.sub_title = f"Replay · {event.title}"
