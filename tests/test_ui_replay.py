@@ -53,7 +53,7 @@ async def test_step_back_jump_and_go_to(tmp_path) -> None:
         await pilot.press("n")  # to the next bar with a fill
         bar = replay.cursor
         assert bar > 39 and replay.engine.journal.fills[-1].bar == bar
-        assert str(bar) in str(screen.query_one("#replay-status", Static).render())
+        assert str(bar) in screen.query_one("#replay-status").markup
         table = screen.query_one("#events", DataTable)
         assert table.row_count >= 1 and str(table.get_row_at(0)[0]).startswith(f"{bar} ")
         await pilot.press("p")
@@ -128,7 +128,7 @@ async def test_a_run_whose_data_is_gone_says_so(tmp_path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         app.open_in_replay(run_id)
         await _until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.is_mounted)
-        status = app.screen.query_one("#replay-status", Static)
+        status = app.screen.query_one("#replay-status")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: "changed since the run was stored" in str(status.render()))
+        await _until(pilot, lambda: "changed since the run was stored" in status.markup)
         assert app.screen.replay is None

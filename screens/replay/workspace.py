@@ -15,11 +15,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header
 
 from engine.actions import ManualAction
 from engine.errors import InputError
 from screens.replay.chart import CandleChart
+from screens.replay.panel import TextPanel
 from screens.replay.messages import BranchSaved, ReplayFailed, ReplayLoaded
 from screens.replay.view import account_text, chart_view, events, position_text
 
@@ -84,12 +85,12 @@ class ReplayScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("No run open. Open one from a finished backtest (ctrl+o) or from History.", id="replay-status")
+        yield TextPanel("No run open. Open one from a finished backtest (ctrl+o) or from History.", id="replay-status")
         with Horizontal(id="replay-body"):
             yield CandleChart(id="chart")
             with Vertical(id="replay-side"):
-                yield Static("", id="position")
-                yield Static("", id="account")
+                yield TextPanel(id="position")
+                yield TextPanel(id="account")
                 yield EventLog(id="events")
         yield Footer()
 
@@ -112,7 +113,7 @@ class ReplayScreen(Screen):
 
     def load(self, run_id: int) -> None:
         self._stop_playing()
-        self.query_one("#replay-status", Static).update(f"Opening run #{run_id}…")
+        self.query_one("#replay-status", TextPanel).show(f"Opening run #{run_id}…")
         self._load(run_id)
 
     @work(thread=True, exclusive=True, group="replay-load", name="load-replay")
@@ -144,7 +145,7 @@ class ReplayScreen(Screen):
         self.redraw()
 
     def on_replay_failed(self, event: ReplayFailed) -> None:
-        self.query_one("#replay-status", Static).update(f"[red]{event.message}[/red]")
+        self.query_one("#replay-status", TextPanel).show(f"[red]{event.message}[/red]")
         self.notify(event.message, title="Cannot open the run", severity="error", timeout=10)
 
     # ------------------------------------------------------------------ drawing
@@ -155,9 +156,9 @@ class ReplayScreen(Screen):
         chart = self.query_one("#chart", CandleChart)
         with self.app.batch_update():
             chart.show(chart_view(replay, min(ZOOMS[self.zoom], chart.bars_that_fit())))
-            self.query_one("#replay-status", Static).update(self.status_text())
-            self.query_one("#position", Static).update(position_text(replay))
-            self.query_one("#account", Static).update(account_text(replay))
+            self.query_one("#replay-status", TextPanel).show(self.status_text())
+            self.query_one("#position", TextPanel).show(position_text(replay))
+            self.query_one("#account", TextPanel).show(account_text(replay))
             # The log changes only when a fill or a note comes or goes: most bars leave it alone.
             journal = replay.engine.journal
             seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1)
@@ -238,7 +239,7 @@ class ReplayScreen(Screen):
         else:
             self._player = self.set_interval(1 / SPEEDS[self.speed], self._tick, name="replay-autoplay")
         if self.replay is not None:
-            self.query_one("#replay-status", Static).update(self.status_text())
+            self.query_one("#replay-status", TextPanel).show(self.status_text())
 
     def _tick(self) -> None:
         if self.replay is None or self.replay.done:
@@ -258,7 +259,7 @@ class ReplayScreen(Screen):
             self._stop_playing()
             self.action_play()
         elif self.replay is not None:
-            self.query_one("#replay-status", Static).update(self.status_text())
+            self.query_one("#replay-status", TextPanel).show(self.status_text())
 
     def action_faster(self) -> None:
         self._set_speed(self.speed + 1)
