@@ -35,6 +35,9 @@ class AppliedAction:
     result: Preview
 
 
+PEAK_BLOCK = 4096
+
+
 class Replay:
     def __init__(
         self, candles: pd.DataFrame, strategy: Strategy, settings: BacktestSettings, checkpoint_every: int = 256,
@@ -51,6 +54,9 @@ class Replay:
         # The history of the furthest point reached on this branch, while it is still valid.
         self._ahead: Optional[Journal] = None
         self._ahead_bar = 0
+        # Peak equity through the end of each block of PEAK_BLOCK bars, for the drawdown shown
+        # at every step without reading the whole curve.
+        self._block_peaks: list[float] = []
 
     # ------------------------------------------------------------------ where we are
     @property
@@ -89,6 +95,7 @@ class Replay:
         i = max(bisect.bisect_right(self._saved_at, bar), 1)  # the start is never stale
         del self._saved_at[i:], self._saved[i:]
         self._ahead = None
+        del self._block_peaks[bar // PEAK_BLOCK:]  # the equity at bar itself may change too
 
     def _restore(self, i: int) -> None:
         """Back (or ahead) to saved state ``i``. Going back keeps the history given up, so that
@@ -151,6 +158,27 @@ class Replay:
 
     def play_to_end(self) -> None:
         self._forward_to(self.n - 1)
+
+    def peak_equity(self) -> float:
+        """The highest equity (starting balance included) up to the cursor's close."""
+        bt = self.backtest
+        peak = bt.settings.balance
+        bars = self.cursor + 1
+        if bars <= 0:
+            return peak
+        journal = self.engine.journal
+        blocks = bars // PEAK_BLOCK  # whole blocks before the cursor (more may be known, ahead)
+        while len(self._block_peaks) < blocks:
+            b = len(self._block_peaks)
+            before = self._block_peaks[-1] if self._block_peaks else peak
+            block = journal.equity_curve(bt.close, (b + 1) * PEAK_BLOCK, peak, b * PEAK_BLOCK)
+            self._block_peaks.append(max(before, float(block.max())))
+        done = blocks * PEAK_BLOCK
+        if blocks:
+            peak = self._block_peaks[blocks - 1]
+        if bars > done:
+            peak = max(peak, float(journal.equity_curve(bt.close, bars, bt.settings.balance, done).max()))
+        return peak
 
     # ------------------------------------------------------------------ acting
     def _price(self) -> float:

@@ -116,26 +116,27 @@ class Journal:
         self.seg_qty.append(qty)
         self.seg_avg.append(avg)
 
-    def equity_curve(self, close: np.ndarray, bars: int, initial: float) -> np.ndarray:
-        """Mark-to-market equity after each of the first ``bars`` bars' close."""
-        eq = np.full(bars, initial, dtype=np.float64)
-        if not self.seg_bar or not bars:
-            return eq
-        # Segments from the first ``kept`` bars only (the journal may run ahead of ``bars``).
+    def equity_curve(self, close: np.ndarray, bars: int, initial: float, start: int = 0) -> np.ndarray:
+        """Mark-to-market equity after the close of each bar from ``start`` to ``bars - 1``."""
+        eq = np.full(max(bars - start, 0), initial, dtype=np.float64)
+        # Segments from the first ``kept`` bars only (the journal may run ahead of ``bars``),
+        # beginning with the one in force at ``start``.
         kept = bisect_right(self.seg_bar, bars - 1)
-        if not kept:
+        since = max(bisect_right(self.seg_bar, start) - 1, 0)
+        if kept <= since and not (kept and self.seg_bar[since] <= start):
             return eq
 
         def column(values: array, dtype: type) -> np.ndarray:
             # A copy: a view would pin the buffer and make the journal's next append fail.
-            return np.frombuffer(values, dtype=dtype)[:kept].copy()
+            return np.frombuffer(values, dtype=dtype)[since:kept].copy()
 
         starts = column(self.seg_bar, np.int64)
+        np.maximum(starts, start, out=starts)
         lengths = np.diff(np.append(starts, bars))
         first = int(starts[0])
         # mark_to_market over every bar, in place, one bar-sized temporary at a time:
         # a million bars stay a few MB.
-        tail = eq[first:]
+        tail = eq[first - start:]
         np.subtract(close[first:bars], np.repeat(column(self.seg_avg, np.float64), lengths), out=tail)
         tail *= np.repeat(column(self.seg_qty, np.float64), lengths)
         tail += np.repeat(column(self.seg_balance, np.float64), lengths)

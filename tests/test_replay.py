@@ -133,3 +133,23 @@ def test_no_action_before_the_first_bar_or_after_the_end() -> None:
     replay.play_to_end()
     with pytest.raises(InputError, match="data has ended"):
         replay.act(ManualAction(ActionKind.OPEN, Amount(1, AmountUnit.BASE), Side.LONG))
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), cuts=st.lists(st.integers(-1, 9_999), min_size=1, max_size=6),
+       act_at=st.none() | st.integers(0, 9_999))
+def test_the_peak_shown_equals_the_curve_read_whole(seed, cuts, act_at) -> None:
+    rows, dirs = _market(seed, 10_000)
+    replay = Replay(candles(rows), Scripted(dirs), settings(fee=0.001, stop_loss_pct=2))
+    for cut in cuts:
+        replay.goto(cut)
+        if act_at is not None and replay.cursor == act_at // 2 and replay.engine.state.position is not None:
+            replay.act(ManualAction(ActionKind.CLOSE))
+        bars = replay.cursor + 1
+        whole = replay.backtest.equity_curve()[:bars]
+        expected = max([10_000.0, *whole.tolist()])
+        assert replay.peak_equity() == pytest.approx(expected, rel=1e-12)
+        if bars:  # and a curve read from the middle is the tail of the whole one
+            start = bars // 3
+            part = replay.engine.journal.equity_curve(replay.backtest.close, bars, 10_000.0, start)
+            np.testing.assert_array_equal(part, whole[start:])

@@ -94,38 +94,38 @@ class CandleChart(Widget):
         pad = (top - bottom) * 0.02 or abs(top) * 0.001 or 1e-9  # lines at the extremes stay on screen
         top, bottom = top + pad, bottom - pad
         step = (top - bottom) / height
+        # Per bar, once: the rows its body and its wick cover, its colour, its fills.
+        columns = []
+        for i in range(n):
+            o, h, l, c = view.opens[i], view.highs[i], view.lows[i], view.closes[i]
+            bar = view.first + i
+            columns.append((
+                int((top - max(o, c)) / step), int((top - min(o, c)) / step),
+                int((top - h) / step), int((top - l) / step),
+                UP if c >= o else DOWN, view.marks.get(bar, ()), bar == view.cursor,
+            ))
         rows: list[Strip] = []
         for y in range(height):
             hi = top - y * step
             lo = hi - step
-            cells: list[tuple[str, Style]] = []
-            for i in range(n):
-                bar = view.first + i
-                o, h, l, c = view.opens[i], view.highs[i], view.lows[i], view.closes[i]
-                style = UP if c >= o else DOWN
-                char = " "
-                if max(o, c) >= lo and min(o, c) <= hi:
-                    char = "█"
-                elif h >= lo and l <= hi:
-                    char = "│"
-                else:
-                    style = NONE
-                    for kind, price in view.levels:
-                        if lo < price <= hi:
-                            char, style = "─", LEVEL_STYLES.get(kind, NONE)
-                            break
-                for kind, price in view.marks.get(bar, ()):
-                    if lo < price <= hi:
-                        char, style = MARK.get(kind, ("•", NONE))
-                if bar == view.cursor:
-                    style = on_cursor(style)
-                cells.append((char, style))
-            # The levels run on to the axis, through the room left for the bars to come.
             level = next(((k, p) for k, p in view.levels if lo < p <= hi), None)
-            if level is None:
-                cells.append((" " * (plot - n), NONE))
-            else:
-                cells.append(("─" * (plot - n), LEVEL_STYLES.get(level[0], NONE)))
+            blank = (" ", NONE) if level is None else ("─", LEVEL_STYLES.get(level[0], NONE))
+            cells: list[tuple[str, Style]] = []
+            for body_top, body_bottom, wick_top, wick_bottom, colour, marks, is_cursor in columns:
+                if body_top <= y <= body_bottom:
+                    cell = ("█", colour)
+                elif wick_top <= y <= wick_bottom:
+                    cell = ("│", colour)
+                else:
+                    cell = blank
+                for kind, price in marks:
+                    if lo < price <= hi:
+                        cell = MARK.get(kind, ("•", NONE))
+                if is_cursor:
+                    cell = (cell[0], on_cursor(cell[1]))
+                cells.append(cell)
+            # The levels run on to the axis, through the room left for the bars to come.
+            cells.append((blank[0] * (plot - n), blank[1]))
             label = f"{(hi + lo) / 2:>{AXIS - 1},.2f}" if y % 3 == 0 else ""
             cells.append((" " + label.rjust(AXIS - 1)[: AXIS - 1], AXIS_STYLE))
             rows.append(Strip(_merge(cells), width))

@@ -94,9 +94,8 @@ def account_text(replay: Replay) -> str:
     st = replay.engine.state
     if bars <= 0:
         return f"balance {st.balance:,.2f}   equity {st.balance:,.2f}   drawdown 0.00 %   trades 0"
-    equity = replay.engine.journal.equity_curve(bt.close, bars, bt.settings.balance)
-    peak = max(float(equity.max()), bt.settings.balance)
-    now = float(equity[-1])
+    now = st.equity(float(bt.close[replay.cursor]))
+    peak = replay.peak_equity()
     return (f"balance {st.balance:,.2f}   equity {now:,.2f}   drawdown {(now / peak - 1) * 100:.2f} %   "
             f"trades {len(replay.engine.journal.trades)}")
 
