@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Optional
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from engine.metrics import METRIC_SPECS, format_metric
+from screens.widgets.equity_chart import EquityChart
 
 if TYPE_CHECKING:
     from engine.models import Run
@@ -93,13 +94,25 @@ class CompareScreen(Screen):
         self.run_ids = (run_a, run_b)
         # metric key -> (A text, B text, difference text): what the table shows, for tests and copy.
         self.values: dict[str, tuple[str, str, str]] = {}
+        self.changed_trades: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="compare-cards"):
             yield Static("", id="compare-a", classes="run-card")
             yield Static("", id="compare-b", classes="run-card")
-        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        with TabbedContent(id="compare-tabs"):
+            with TabPane("Metrics", id="tab-metrics"):
+                yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Equity", id="tab-equity"):
+                with VerticalScroll():
+                    yield Static("A", classes="curve-title", id="equity-a-title")
+                    yield EquityChart(id="equity-a")
+                    yield Static("B", classes="curve-title", id="equity-b-title")
+                    yield EquityChart(id="equity-b")
+            with TabPane("Trades that changed", id="tab-trades"):
+                yield Static("", id="changed-title")
+                yield DataTable(id="changed-trades", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -116,10 +129,44 @@ class CompareScreen(Screen):
         self.query_one("#compare-a", Static).update(_run_card("A", run_a))
         self.query_one("#compare-b", Static).update(_run_card("B", run_b))
         self._fill(run_a, run_b)
-        self.query_one(DataTable).focus()
+        for letter, run in (("a", run_a), ("b", run_b)):
+            self.query_one(f"#equity-{letter}-title", Static).update(f"{letter.upper()}  run #{run.id}")
+            self.query_one(f"#equity-{letter}", EquityChart).show(
+                run.equity_curve or [], float((run.config or {}).get("balance", 0.0)) or 1.0,
+            )
+        self._changed(database, run_a, run_b)
+        self.query_one("#compare-table", DataTable).focus()
+
+    def _changed(self, database, run_a: Run, run_b: Run) -> None:  # type: ignore[no-untyped-def]
+        """The trades that differ between A and B (a branch's changes to its parent), by number."""
+        from engine.store import run_trades
+
+        a = {t.trade_no: t for t in run_trades(database, run_a.id)}
+        b = {t.trade_no: t for t in run_trades(database, run_b.id)}
+
+        def key(t):  # type: ignore[no-untyped-def]
+            return None if t is None else (t.entry_time, t.exit_time, round(t.size, 12), round(t.pnl, 9), t.exit_reason)
+
+        changed = [n for n in sorted(set(a) | set(b)) if key(a.get(n)) != key(b.get(n))]
+        self.changed_trades = changed
+        self.query_one("#changed-title", Static).update(
+            f"Trades that changed: {len(changed)} of {max(len(a), len(b))}" if changed else "No trade changed."
+        )
+        table = self.query_one("#changed-trades", DataTable)
+        table.add_columns("#", "A exit", "B exit", "A PnL", "B PnL", "B − A")
+        for n in changed[:500]:
+            ta, tb = a.get(n), b.get(n)
+            pa = None if ta is None else ta.pnl
+            pb = None if tb is None else tb.pnl
+            table.add_row(
+                str(n), "—" if ta is None else ta.exit_reason.value.replace("_", " "),
+                "—" if tb is None else tb.exit_reason.value.replace("_", " "),
+                "—" if pa is None else f"{pa:,.2f}", "—" if pb is None else f"{pb:,.2f}",
+                "—" if pa is None or pb is None else f"{pb - pa:+,.2f}",
+            )
 
     def _fill(self, run_a: Run, run_b: Run) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#compare-table", DataTable)
         table.add_column("Metric", key="metric")
         table.add_column(Text(f"A  #{run_a.id}", justify="right"), key="a")
         table.add_column(Text(f"B  #{run_b.id}", justify="right"), key="b")

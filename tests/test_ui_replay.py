@@ -92,12 +92,14 @@ async def test_a_what_if_partial_exit_becomes_a_saved_branch_beside_its_parent(t
         await _until(pilot, lambda: app.screen is screen)
         assert replay.is_branch and replay.engine.state.position.current_size == pytest.approx(size / 2)
         assert replay.engine.journal.fills[-1].reason == "manual"
+        touched = replay.engine.journal.fills[-1].trade_no
         await pilot.press("ctrl+s")
         await _until(pilot, lambda: isinstance(app.screen, CompareScreen))
         await app.workers.wait_for_complete()
         await pilot.pause()
         card = str(app.screen.query_one("#compare-b", Static).render())
         assert f"branch of run #{run_id}: partial exit at bar" in card
+        assert touched in app.screen.changed_trades  # the trade cut in half, at least, differs
     database = open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}")
     branch = next(r for r in list_runs(database) if r.id != run_id)
     assert branch.kind is RunKind.REPLAY and branch.parent_run_id == run_id
