@@ -161,7 +161,8 @@ class ReplayScreen(Screen):
             self.query_one("#account", TextPanel).show(account_text(replay))
             # The log changes only when a fill or a note comes or goes: most bars leave it alone.
             journal = replay.engine.journal
-            seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1)
+            changes = int(replay.backtest.changes.searchsorted(replay.cursor, side="right"))
+            seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1, changes)
             if seen != self._events_seen:
                 self._events_seen = seen
                 table = self.query_one("#events", DataTable)
