@@ -68,3 +68,19 @@ def test_what_if_dialog_rejecting_an_amount(snap_compare, replay_app) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=bad_amount)
+
+
+def test_event_log_after_a_what_if_partial_exit(snap_compare, replay_app) -> None:
+    app, run_id = replay_app
+
+    async def half_off(pilot) -> None:
+        await _at_an_active_trailing_stop(pilot, run_id)
+        screen = pilot.app.screen
+        await pilot.press("x")
+        await _until(pilot, lambda: isinstance(pilot.app.screen, WhatIfScreen))
+        await pilot.press("ctrl+s")  # take it: 50 % of the open size, the dialog's default
+        await _until(pilot, lambda: pilot.app.screen is screen and screen.replay.is_branch)
+        pilot.app.clear_notifications()  # the toast would time out at a machine-dependent moment
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=half_off)

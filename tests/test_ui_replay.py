@@ -13,6 +13,8 @@ from engine.policy import ExitPolicy
 from engine.runner import run_backtest
 from engine.store import get_run, list_runs, open_db, save_backtest
 from screens.compare import CompareScreen
+from screens.confirm import ConfirmScreen
+from screens.run_detail import RunDetailScreen
 from screens.history import HistoryScreen
 from screens.replay.goto import GoToScreen
 from screens.replay.what_if import WhatIfScreen
@@ -132,5 +134,8 @@ async def test_a_run_whose_data_is_gone_says_so(tmp_path) -> None:
         await _until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.is_mounted)
         status = app.screen.query_one("#replay-status")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: "changed since the run was stored" in status.markup)
-        assert app.screen.replay is None
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "changed since the run was stored" in status.markup and "read-only" in app.screen.question
+        await pilot.press("y")
+        await _until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        assert app.screen.run_id == run_id

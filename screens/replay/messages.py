@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from textual.message import Message
 
@@ -25,6 +25,7 @@ class ReplayFailed(Message):
     """The run or its data could not be opened: the engine's one-line reason."""
 
     message: str
+    run_id: Optional[int] = None  # set when the run exists but its candles are gone or changed
 
 
 @dataclass

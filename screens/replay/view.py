@@ -100,7 +100,7 @@ def account_text(replay: Replay) -> str:
             f"trades {len(replay.engine.journal.trades)}")
 
 
-SIGNAL = {1: "signal: long", -1: "signal: short", 0: "signal: flat"}
+SIGNAL = {1: "signal long", -1: "signal short", 0: "signal flat"}
 
 
 def events(replay: Replay, limit: int = 200) -> list[tuple[int, str]]:
@@ -111,11 +111,11 @@ def events(replay: Replay, limit: int = 200) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     changes = bt.changes[: int(bt.changes.searchsorted(replay.cursor, side="right"))][-limit:]
     for bar in changes.tolist():
-        out.append((bar, f"{SIGNAL[int(bt.signals[bar])]} (orders at the next open)"))
+        out.append((bar, f"{SIGNAL[int(bt.signals[bar])]}, order at next open"))
     for fill in journal.fills[-limit:]:
         what = fill.kind.value.replace("_", " ")
         pnl = f" {fill.pnl:+,.2f}" if fill.kind.value in ("exit", "partial_exit") else ""
-        out.append((fill.bar, f"{what} {fill.qty:.4g} @ {fill.price:,.2f} {fill.reason.replace('_', ' ')}{pnl}"))
+        out.append((fill.bar, f"{fill.reason.replace('_', ' ')}: {what} {fill.qty:.4g}@{fill.price:,.2f}{pnl}"))
     for note in journal.notes[-limit:]:
         out.append((note.bar, note.text))
     # Newest first; sorting is stable, so on one bar the signal (at its close) stays above the fills.

@@ -121,11 +121,16 @@ class ReplayScreen(Screen):
         from engine.replay_job import load_replay
         from engine.store import get_run
 
+        from engine.errors import DataError
+
         services = self.app.services
         try:
             replay, config = load_replay(services.database(), run_id, services.load_candles)
             replay.prepare()  # played once here, so that any jump later starts from a saved state
             run = get_run(services.database(), run_id)
+        except DataError as exc:  # the run is there, its market is not (or not the same)
+            self.post_message(ReplayFailed(str(exc), run_id))
+            return
         except InputError as exc:
             self.post_message(ReplayFailed(str(exc)))
             return
@@ -145,8 +150,26 @@ class ReplayScreen(Screen):
         self.redraw()
 
     def on_replay_failed(self, event: ReplayFailed) -> None:
-        self.query_one("#replay-status", TextPanel).show(f"[red]{event.message}[/red]")
-        self.notify(event.message, title="Cannot open the run", severity="error", timeout=10)
+        from rich.markup import escape
+
+        self.query_one("#replay-status", TextPanel).show(f"[red]{escape(event.message)}[/red]")
+        if event.run_id is None:
+            self.notify(event.message, title="Cannot open the run", severity="error", timeout=10)
+            return
+        # The stored trades and metrics do not need the candles: offer them instead.
+        from screens.confirm import ConfirmScreen
+        from screens.run_detail import RunDetailScreen
+
+        run_id = event.run_id
+
+        def answered(yes: Optional[bool]) -> None:
+            if yes:
+                self.app.push_screen(RunDetailScreen(run_id))
+
+        question = (f"{event.message}\n\nThe replay needs the run's own candles. Open run #{run_id} "
+                    "read-only instead, from its stored trades and metrics?")
+        self.app.push_screen(ConfirmScreen(question, yes_label="Open read-only", no_label="Not now",
+                                           destructive=False), answered)
 
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> None:
