@@ -134,7 +134,8 @@ async def test_a_run_whose_data_is_gone_says_so(tmp_path) -> None:
         await _until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.is_mounted)
         status = app.screen.query_one("#replay-status")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.is_mounted)
+        await pilot.pause()  # the dialog takes its keys once it is up
         assert "changed since the run was stored" in status.markup and "read-only" in app.screen.question
         await pilot.press("y")
         await _until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
