@@ -131,11 +131,12 @@ async def test_a_run_whose_data_is_gone_says_so(tmp_path) -> None:
         session.commit()
     async with app.run_test(size=SIZE) as pilot:
         app.open_in_replay(run_id)
-        await _until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.is_mounted)
-        status = app.screen.query_one("#replay-status")
-        await app.workers.wait_for_complete()
+        # The load fails fast: the offer may already be up by the time we look.
         await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.is_mounted)
         await pilot.pause()  # the dialog takes its keys once it is up
+        replay_screen = app.screen_stack[-2]
+        assert isinstance(replay_screen, ReplayScreen) and replay_screen.replay is None
+        status = replay_screen.query_one("#replay-status")
         assert "changed since the run was stored" in status.markup and "read-only" in app.screen.question
         await pilot.press("y")
         await _until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
