@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -448,7 +447,8 @@ def test_infer_timeframe_unknown():
 # -- speed and round trips ------------------------------------------------------------
 
 
-def test_one_million_row_csv_loads_and_validates_in_seconds(tmp_path):
+def test_one_million_row_csv_loads_and_validates(tmp_path):
+    """Correctness at full size; how long it takes is a `make bench` figure, not a test."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -463,19 +463,14 @@ def test_one_million_row_csv_loads_and_validates_in_seconds(tmp_path):
                       "volume": rng.random(n).round(4)})
     path = tmp_path / "big.csv"
     pacsv.write_csv(table, path)
-    started = time.perf_counter()
     df = load_candles(path)
-    elapsed = time.perf_counter() - started
     assert len(df) == n and df.attrs["timeframe"] == "1m"
-    assert elapsed < 4.0, f"loading 1M rows took {elapsed:.1f}s"
 
     # A problem in the very last row is still found, with the right line number.
     bad = df.copy()
     bad.iloc[-1, 1] = 1.0
-    started = time.perf_counter()
     with pytest.raises(DataError, match=f"row {n} .*high 1 is below"):
         validate_candles(bad, "big")
-    assert time.perf_counter() - started < 1.0
 
 
 frames = st.integers(min_value=1, max_value=40).flatmap(lambda n: st.tuples(

@@ -104,6 +104,19 @@ print(len(result.trades), peak_kb / 1024)
 """
 
 
+def csv_load_seconds(candles) -> tuple[float, float]:
+    """Median seconds to load and validate the bars from a CSV file, and to validate them again."""
+    from engine.data import load_candles
+    from engine.data.validate import validate_candles
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bars.csv")
+        candles.to_csv(path)
+        load, frame = median_time(lambda: load_candles(path), 3)
+        check, _ = median_time(lambda: validate_candles(frame, "bench"), 3)
+    return load, check
+
+
 def peak_memory_mb(candles) -> tuple[float, int]:
     """Peak RSS of a fresh process that loads the bars from Parquet (validated) and runs
     the trailing+partials job once, as `atb-tui backtest --data bars.parquet` would."""
@@ -149,6 +162,8 @@ def main() -> int:
             print(f"ratio atb-tui / backtesting.py:  {bps_plain / bps_ref:.1f}x (plain), "
                   f"{bps_part / bps_ref:.1f}x (with trailing+partials)")
 
+    load, check = csv_load_seconds(candles)
+    print(f"\nCSV of {BARS:,} bars: load + validate {load:.2f} s, validate again {check:.2f} s (medians of 3)")
     mem, mem_trades = peak_memory_mb(candles)
     print(f"\npeak memory, fresh process loading {BARS:,} bars from Parquet + trailing/partials run "
           f"({mem_trades:,} trades): {mem:.0f} MB RSS")
