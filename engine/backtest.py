@@ -107,10 +107,6 @@ class Backtest:
     def bars_in_market(self) -> int:
         return self.engine.state.bars_in_market
 
-    def equity_at(self, bar: int) -> float:
-        """Mark-to-market equity after ``bar`` closed (``bar`` < :attr:`bar`)."""
-        return self.engine.journal.equity_at(bar, float(self.close[bar]), self.settings.balance)
-
     def equity_curve(self) -> np.ndarray:
         """Equity after each processed bar's close."""
         return self.engine.journal.equity_curve(self.close, self.bar, self.settings.balance)

@@ -54,10 +54,6 @@ class SimulatedBroker:
         price, fee, slip = self.costs.execute(ref_price, qty, buy, False)
         return _execution((price, qty, fee, slip))
 
-    def market_price(self, ref_price: float, buy: bool) -> float:
-        """The price a market order would fill at (sizing caps need it before the fill)."""
-        return self.costs.execute(ref_price, 1.0, buy, True)[0]
-
 
 class BarPath:
     """The pessimistic path a bar's price is assumed to take: open, adverse extreme, favourable one.

@@ -125,8 +125,10 @@ class Engine:
         self._in_market(bar)
         return pos
 
-    def _market_price(self, ref: float, buy: bool) -> float:
-        return self.settings.costs.execute(ref, 1.0, buy, True)[0]
+    def _room(self, ref: float, open_size: float, buy: bool) -> float:
+        """Quantity that can still be bought (long) or sold (short) at market before the leverage cap."""
+        price = self.settings.costs.execute(ref, 1.0, buy, True)[0]  # the price a market order would get
+        return leverage_room(self.settings.sizing, self.state.equity(ref), open_size, price)
 
     # ------------------------------------------------------------------ policy actions
     def _fire(self, bar: int, pos: OpenPosition, level: Level, ref: float) -> bool:
@@ -146,7 +148,7 @@ class Engine:
 
     def _policy_scale_in(self, bar: int, pos: OpenPosition, due: ScaleInAction, qty: float, ref: float) -> None:
         buy = pos.sign > 0
-        room = leverage_room(self.settings.sizing, self.state.equity(ref), pos.current_size, self._market_price(ref, buy))
+        room = self._room(ref, pos.current_size, buy)
         cap = self.settings.sizing.max_leverage
         if room <= DUST * pos.original_size:
             self.tracker.skip_scale_in(pos)
@@ -351,7 +353,7 @@ class Engine:
             self.tracker.move_stops(pos, stop_loss=action.stop_loss, take_profit=action.take_profit)
 
     def _check_leverage(self, qty: float, open_size: float, price: float, buy: bool) -> None:
-        room = leverage_room(self.settings.sizing, self.state.equity(price), open_size, self._market_price(price, buy))
+        room = self._room(price, open_size, buy)
         if qty > room * (1.0 + 1e-12):
             cap = self.settings.sizing.max_leverage
             raise InputError(

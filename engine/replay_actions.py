@@ -22,9 +22,6 @@ class ScheduledAction(NamedTuple):
     bar: int
     action: ManualAction
 
-    def to_dict(self, index: pd.DatetimeIndex) -> dict[str, Any]:
-        return {"at": index[self.bar].isoformat(), "bar": self.bar, **self.action.to_dict()}
-
 
 def _bar_of(entry: dict[str, Any], index: pd.DatetimeIndex) -> int:
     if ("at" in entry) == ("bar" in entry):

@@ -55,7 +55,11 @@ def replay_stored_run(db: Database, run_id: int, actions_path: Optional[str] = N
         except InputError as exc:
             raise InputError(f"{actions_path}:{item.line}: at {index[item.bar].isoformat()}: {exc}") from None
     replay.play_to_end()
-    return result_of(
-        config, replay.backtest.candles, replay.backtest, parent_run_id=run_id,
-        actions=[item.to_dict(index) for item in scheduled],
-    )
+    return branch_result(replay, config, run_id)
+
+
+def branch_result(replay: Replay, config: BacktestConfig, parent_run_id: int) -> BacktestResult:
+    """Where the replay stands, as a branch of run ``parent_run_id`` with its actions at their bars."""
+    index = replay.backtest.candles.index
+    actions = [{"at": index[a.bar].isoformat(), "bar": a.bar, **a.action.to_dict()} for a in replay.actions]
+    return result_of(config, replay.backtest.candles, replay.backtest, parent_run_id=parent_run_id, actions=actions)

@@ -18,7 +18,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from engine.enums import ExitReason
-from engine.records import FillRecord, OpenPosition, TradeRecord, mark_to_market
+from engine.records import FillRecord, OpenPosition, TradeRecord
 from engine.strategies.base import Decision
 
 
@@ -141,12 +141,6 @@ class Journal:
         tail *= np.repeat(column(self.seg_qty, np.float64), lengths)
         tail += np.repeat(column(self.seg_balance, np.float64), lengths)
         return eq
-
-    def equity_at(self, bar: int, close: float, initial: float) -> float:
-        k = bisect_right(self.seg_bar, bar) - 1
-        if k < 0:
-            return initial
-        return self.seg_balance[k] + mark_to_market(self.seg_qty[k], self.seg_avg[k], close)
 
 
 class Snapshot(NamedTuple):

@@ -340,12 +340,9 @@ class ReplayScreen(Screen):
         self.redraw()
         # The result is taken here, on the UI thread: the worker only writes it, while the
         # trader may already be stepping again.
-        from engine.runner import result_of
+        from engine.replay_job import branch_result
 
-        index = replay.backtest.candles.index
-        actions = [{"at": index[a.bar].isoformat(), "bar": a.bar, **a.action.to_dict()} for a in replay.actions]
-        self._save(self.run_id, result_of(self.config, replay.backtest.candles, replay.backtest,
-                                          parent_run_id=self.run_id, actions=actions))
+        self._save(self.run_id, branch_result(replay, self.config, self.run_id))
 
     @work(thread=True, exclusive=True, group="replay-save", name="save-branch")
     def _save(self, parent: int, result) -> None:  # type: ignore[no-untyped-def]
