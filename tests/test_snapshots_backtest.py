@@ -42,10 +42,10 @@ async def _finished_run(pilot) -> None:
     await pilot.click("#run")
     await pilot.app.workers.wait_for_complete()
     await _until(pilot, lambda: pilot.app.screen.result is not None)
-    # The trades table sizes its columns to their cells on a later refresh: wait for that
-    # (an entry time is 16 characters, wider than any header), or the frame is caught early.
+    # The trades table sizes its columns to their cells when idle, and draws them later
+    # still: wait until its first line shows a whole entry time, or the frame is caught early.
     table = pilot.app.screen.query_one(TradesTable)
-    await _until(pilot, lambda: max(c.content_width for c in table.ordered_columns) >= 16)
+    await _until(pilot, lambda: table.row_count > 0 and str(table.get_row_at(0)[2]) in table.render_line(1).text)
     await pilot.pause()
 
 

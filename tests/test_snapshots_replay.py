@@ -34,9 +34,14 @@ async def _at_an_active_trailing_stop(pilot, run_id: int) -> None:
     while not (replay.engine.state.position is not None and replay.engine.state.position.trailing_active):
         await pilot.press("right")
     await pilot.press("right")
-    # The event log sizes its columns on a later refresh ("30 01-02 06:00" is 14 wide).
-    table = app.screen.query_one("#events")
-    await _until(pilot, lambda: max(c.content_width for c in table.ordered_columns) >= 14)
+    await _log_drawn(pilot)
+
+
+async def _log_drawn(pilot) -> None:
+    """The event log sizes its columns when idle and draws them later: wait until its first
+    line shows the whole bar label (e.g. "30 01-02 06:00"), or the frame is caught early."""
+    table = pilot.app.screen.query_one("#events")
+    await _until(pilot, lambda: table.row_count > 0 and str(table.get_row_at(0)[0]) in table.render_line(1).text)
     await pilot.pause()
 
 
@@ -81,6 +86,6 @@ def test_event_log_after_a_what_if_partial_exit(snap_compare, replay_app) -> Non
         await pilot.press("ctrl+s")  # take it: 50 % of the open size, the dialog's default
         await _until(pilot, lambda: pilot.app.screen is screen and screen.replay.is_branch)
         pilot.app.clear_notifications()  # the toast would time out at a machine-dependent moment
-        await pilot.pause()
+        await _log_drawn(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=half_off)
