@@ -15,3 +15,7 @@ class DataError(InputError):
 
 class ExchangeError(InputError):
     """The exchange could not be reached or refused the request."""
+
+
+class DataChanged(DataError):
+    """A stored run's candles load, but are not the ones it ran on (its fingerprint differs)."""

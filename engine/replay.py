@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
+
+import numpy as np
 import pandas as pd
 
 from engine.actions import ManualAction, Preview
@@ -24,6 +27,7 @@ from engine.core import BarReport
 from engine.errors import InputError
 from engine.state import Journal, Snapshot
 from engine.strategies.base import Strategy
+from engine.strategies.plots import Plot
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,18 @@ class Replay:
     @property
     def is_branch(self) -> bool:
         return bool(self.actions)
+
+    @cached_property
+    def plots(self) -> list[Plot]:
+        """The strategy's indicators over the whole run, computed once (a chart reads windows)."""
+        return self.backtest.strategy.plots(self.backtest.candles)
+
+    @cached_property
+    def volume(self) -> np.ndarray:
+        candles = self.backtest.candles
+        if "volume" not in candles.columns:
+            return np.zeros(self.n)
+        return candles["volume"].to_numpy(dtype=np.float64)
 
     # ------------------------------------------------------------------ moving
     # Saved states are kept sorted by the bar they precede. Every one of them describes the
@@ -200,6 +216,8 @@ class Replay:
 
     def prepare(self) -> None:
         """Play the run once and come back to the start: every later jump starts from a saved
-        state at most ``checkpoint_every`` bars before its target."""
+        state at most ``checkpoint_every`` bars before its target. The chart's series are
+        computed here too, so a front-end's first frame does not wait for them."""
         self.play_to_end()
         self.goto(-1)
+        self.plots, self.volume  # noqa: B018

@@ -6,6 +6,7 @@ match the one stored with the run, or the replay would not be of the same market
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable, Optional
 
 import pandas as pd
@@ -13,31 +14,46 @@ import pandas as pd
 from sqlalchemy.engine import Engine as Database
 
 from engine.config import BacktestConfig, DataSpec
-from engine.errors import DataError, InputError
+from engine.errors import DataChanged, DataError, InputError
 from engine.fingerprint import candles_fingerprint
+from engine.models import Run
 from engine.replay import Replay
 from engine.replay_actions import read_actions
-from engine.runner import BacktestResult, checked_strategy, load_data, result_of
-from engine.store import get_run
+from engine.runner import BacktestResult, checked_strategy, load_data, result_of, run_backtest
+from engine.store import get_run, save_backtest
+
+
+def _stored(db: Database, run_id: int) -> tuple[Run, BacktestConfig]:
+    run = get_run(db, run_id)
+    if run is None:
+        raise InputError(f"there is no run #{run_id} in this database")
+    # A branch's actions are its own, not the configuration's: they are replayed, not re-run.
+    return run, BacktestConfig.from_dict({k: v for k, v in run.config.items() if k != "actions"})
 
 
 def load_replay(db: Database, run_id: int, loader: Callable[[DataSpec], pd.DataFrame] = load_data) -> tuple[Replay, BacktestConfig]:
     """A replay at the start of stored run ``run_id``, its candles from ``loader``; InputError when
     the run or its data is gone or changed."""
-    run = get_run(db, run_id)
-    if run is None:
-        raise InputError(f"there is no run #{run_id} in this database")
-    config = BacktestConfig.from_dict({k: v for k, v in run.config.items() if k != "actions"})
+    run, config = _stored(db, run_id)
     try:
         candles = loader(config.data)
     except DataError as exc:
         raise DataError(f"run #{run_id}: its data cannot be loaded again: {exc}") from None
     if run.data_fingerprint and candles_fingerprint(candles) != run.data_fingerprint:
-        raise DataError(
+        raise DataChanged(
             f"run #{run_id}: its candles ({config.data.describe()}) have changed since the run was stored; "
             "re-run the backtest on the current data, or restore the original file"
         )
     return Replay(candles, checked_strategy(config, candles), config.settings), config
+
+
+def rerun_on_current_data(
+    db: Database, run_id: int, loader: Callable[[DataSpec], pd.DataFrame] = load_data, created_at: Optional[datetime] = None,
+) -> int:
+    """Run ``run_id``'s configuration again on its data source as it is now, stored as a new
+    run (the old one keeps its trades): what is left to do when a run's candles changed."""
+    _, config = _stored(db, run_id)
+    return save_backtest(db, run_backtest(config, loader(config.data)), created_at=created_at)
 
 
 def replay_stored_run(db: Database, run_id: int, actions_path: Optional[str] = None) -> BacktestResult:

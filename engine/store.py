@@ -79,10 +79,13 @@ def downsample(values: Any, points: int = 400) -> list[float]:
     return arr[idx].tolist()
 
 
-def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKind.BACKTEST) -> int:
+def save_backtest(
+    engine: Engine, result: BacktestResult, kind: RunKind = RunKind.BACKTEST, created_at: Optional[datetime] = None,
+) -> int:
     """Store a finished run with its trades and fills in one transaction; returns the run id.
 
-    A replay branch (``result.parent_run_id`` set) keeps its manual actions in its config."""
+    A replay branch (``result.parent_run_id`` set) keeps its manual actions in its config.
+    ``created_at`` defaults to now; the TUI passes its own clock, which tests fix."""
     from engine.fingerprint import candles_fingerprint
 
     index = result.candles.index
@@ -98,6 +101,7 @@ def save_backtest(engine: Engine, result: BacktestResult, kind: RunKind = RunKin
         config={**cfg.to_dict(), **({"actions": result.actions} if result.actions else {})},
         metrics=result.metrics, equity_curve=downsample(result.equity),
         parent_run_id=result.parent_run_id, data_fingerprint=candles_fingerprint(result.candles),
+        **({"created_at": created_at} if created_at is not None else {}),
     )
     try:
         with Session(engine) as session:

@@ -87,7 +87,12 @@ def difference(a: Any, b: Any, fmt: str) -> str:
 
 class CompareScreen(Screen):
     CSS_PATH = "compare.tcss"
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("1", "tab('tab-metrics')", "Metrics"),
+        Binding("2", "tab('tab-equity')", "Equity"),
+        Binding("3", "tab('tab-trades')", "Changed trades"),
+    ]
 
     def __init__(self, run_a: int, run_b: int) -> None:
         super().__init__()
@@ -183,6 +188,11 @@ class CompareScreen(Screen):
             table.add_row(
                 Text("  " + spec.label), *(Text(c, justify="right") for c in cells), key=spec.key,
             )
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#compare-tabs", TabbedContent).active = tab
+        for table in self.query_one(f"#{tab}").query(DataTable):
+            table.focus()  # so the arrows move through it at once
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -89,3 +89,31 @@ def test_event_log_after_a_what_if_partial_exit(snap_compare, replay_app) -> Non
         await _log_drawn(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=half_off)
+
+
+def test_branch_beside_its_parent(snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison a saved branch opens on, at its changed-trades tab (both runs created at
+    the app's fixed clock, so the cards are stable)."""
+    from engine.runner import run_backtest
+    from screens.compare import CompareScreen
+    from tests.ui_support import FIXED_NOW
+
+    monkeypatch.chdir(tmp_path)
+    run_id = save_backtest(open_db("sqlite:///runs.sqlite"), run_backtest(CONFIG), created_at=FIXED_NOW)
+    app = make_app(tmp_path, db_url="sqlite:///runs.sqlite")
+
+    async def saved(pilot) -> None:
+        await _at_an_active_trailing_stop(pilot, run_id)
+        screen = pilot.app.screen
+        await pilot.press("x")
+        await _until(pilot, lambda: isinstance(pilot.app.screen, WhatIfScreen))
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: pilot.app.screen is screen and screen.replay.is_branch)
+        await pilot.press("ctrl+s")  # save the branch
+        await _until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen))
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("3")
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=saved)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Static
 
+from engine.actions import AmountUnit
 from engine.config import BacktestConfig
+from engine.enums import Side
 from engine.models import RunKind
-from engine.policy import ExitPolicy
+from engine.policy import ExitPolicy, Sizing
 from engine.runner import run_backtest
 from engine.store import get_run, list_runs, open_db, save_backtest
 from screens.compare import CompareScreen
-from screens.confirm import ConfirmScreen
+from screens.choice import ChoiceScreen
 from screens.run_detail import RunDetailScreen
 from screens.history import HistoryScreen
 from screens.replay.goto import GoToScreen
@@ -28,9 +31,9 @@ CONFIG = BacktestConfig(
 )
 
 
-def seeded(tmp_path: Path) -> tuple[object, int]:
+def seeded(tmp_path: Path, config: BacktestConfig = CONFIG) -> tuple[object, int]:
     url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
-    run_id = save_backtest(open_db(url), run_backtest(CONFIG))
+    run_id = save_backtest(open_db(url), run_backtest(config))
     return make_app(tmp_path), run_id
 
 
@@ -119,25 +122,173 @@ async def test_history_opens_a_run_in_replay(tmp_path) -> None:
         assert app.screen.run_id == run_id
 
 
-async def test_a_run_whose_data_is_gone_says_so(tmp_path) -> None:
-    app, run_id = seeded(tmp_path)
-    database = open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}")
+def _fingerprint_changed(tmp_path: Path, run_id: int) -> None:
     from sqlmodel import Session
 
+    database = open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}")
     with Session(database) as session:
         run = session.get(type(get_run(database, run_id)), run_id)
         run.data_fingerprint = "0" * 32
         session.add(run)
         session.commit()
+
+
+async def _offer(pilot) -> ChoiceScreen:
+    # The load fails fast: the offer may already be up by the time we look.
+    await _until(pilot, lambda: isinstance(pilot.app.screen, ChoiceScreen) and pilot.app.screen.is_mounted)
+    await pilot.pause()  # the dialog takes its keys once it is up
+    return pilot.app.screen
+
+
+async def test_a_run_whose_data_changed_can_be_opened_read_only(tmp_path) -> None:
+    app, run_id = seeded(tmp_path)
+    _fingerprint_changed(tmp_path, run_id)
     async with app.run_test(size=SIZE) as pilot:
         app.open_in_replay(run_id)
-        # The load fails fast: the offer may already be up by the time we look.
-        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.is_mounted)
-        await pilot.pause()  # the dialog takes its keys once it is up
+        offer = await _offer(pilot)
         replay_screen = app.screen_stack[-2]
         assert isinstance(replay_screen, ReplayScreen) and replay_screen.replay is None
         status = replay_screen.query_one("#replay-status")
-        assert "changed since the run was stored" in status.markup and "read-only" in app.screen.question
-        await pilot.press("y")
+        assert "changed since the run was stored" in status.markup
+        assert [c.id for c in offer.choices] == ["rerun", "read-only", "no"]
+        await pilot.press("o")
         await _until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         assert app.screen.run_id == run_id
+
+
+async def test_a_run_whose_data_changed_can_be_re_run_on_the_current_data(tmp_path) -> None:
+    app, run_id = seeded(tmp_path)
+    _fingerprint_changed(tmp_path, run_id)
+    database = open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}")
+    before = get_run(database, run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_in_replay(run_id)
+        await _offer(pilot)
+        await pilot.press("r")
+        await _until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.replay is not None)
+        new_id = app.screen.run_id
+        assert new_id != run_id and len(list_runs(database)) == 2
+        rerun = get_run(database, new_id)
+        assert rerun.config == before.config and rerun.data_fingerprint != before.data_fingerprint
+        assert get_run(database, run_id).metrics == before.metrics  # the old run keeps its results
+
+
+async def test_a_run_whose_data_is_gone_offers_only_the_stored_results(tmp_path) -> None:
+    from engine.errors import DataError
+
+    def gone(spec, progress=None, cancel=None):  # type: ignore[no-untyped-def]
+        raise DataError("prices.csv: no such file")
+
+    _, run_id = seeded(tmp_path)
+    app = make_app(tmp_path, loader=gone)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_in_replay(run_id)
+        offer = await _offer(pilot)
+        assert "cannot be loaded again" in offer.question and "no such file" in offer.question
+        assert [c.id for c in offer.choices] == ["read-only", "no"]
+        await pilot.press("n")
+        await _until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        assert app.screen.replay is None
+
+
+async def _in_a_position(pilot, screen: ReplayScreen) -> None:
+    while screen.replay.engine.state.position is None:
+        await pilot.press("n")
+
+
+async def _flat(pilot, screen: ReplayScreen) -> None:
+    await pilot.press("right")  # actions happen at a bar's close: one bar at least
+    while screen.replay.engine.state.position is not None or screen.replay.engine.state.pending is not None:
+        await pilot.press("right")
+
+
+@pytest.mark.parametrize("kind", ["scale_in", "close", "move_stops", "open"])
+async def test_each_what_if_action_through_the_dialog(tmp_path, kind: str) -> None:
+    from engine.actions import ActionKind
+
+    # Half of equity per trade leaves room to scale in under the 1x leverage cap.
+    app, run_id = seeded(tmp_path, dataclasses.replace(CONFIG, sizing=Sizing(fraction=0.5)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, run_id)
+        replay = screen.replay
+        await (_flat if kind == "open" else _in_a_position)(pilot, screen)
+        before = replay.engine.state.copy()
+        price = float(replay.backtest.close[replay.cursor])
+        await pilot.press("x")
+        await _until(pilot, lambda: isinstance(app.screen, WhatIfScreen))
+        dialog = app.screen
+        dialog.query_one("#kind").value = ActionKind(kind)
+        if kind == "scale_in":
+            dialog.query_one("#amount", Input).value = "25"
+        elif kind == "move_stops":
+            sl, tp = (round(price * 0.9, 2), round(price * 1.2, 2))
+            if before.position.side.value == "short":
+                sl, tp = tp, sl
+            dialog.query_one("#stop-loss", Input).value = str(sl)
+            dialog.query_one("#take-profit", Input).value = str(tp)
+        elif kind == "open":
+            dialog.query_one("#side").value = Side.SHORT
+            dialog.query_one("#amount", Input).value = "0.05"
+            dialog.query_one("#unit").value = AmountUnit.BASE
+        await pilot.pause()
+        assert dialog.problem == "" and dialog.action_ready is not None and dialog.action_ready.kind.value == kind
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: app.screen is screen)
+        assert replay.is_branch and replay.actions[-1].action.kind.value == kind
+        after = replay.engine.state.position
+        if kind == "scale_in":
+            assert after.current_size == pytest.approx(before.position.current_size * 1.25)
+        elif kind == "close":
+            assert after is None and replay.engine.journal.fills[-1].kind.value == "exit"
+        elif kind == "move_stops":
+            assert (after.stop_loss, after.take_profit) == (sl, tp) and after.current_size == before.position.current_size
+        else:
+            assert after.side is Side.SHORT and after.current_size == pytest.approx(0.05)
+        assert "branch: 1 action(s)" in screen.query_one("#replay-status").markup
+        # Stepping back past the action takes it out of the branch: forward again is the run itself.
+        await pilot.press("left", "right")
+        assert not replay.is_branch and replay.engine.state == before
+
+
+async def test_autoplay_plays_pauses_and_stops_at_the_end(tmp_path) -> None:
+    app, run_id = seeded(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, run_id)
+        replay = screen.replay
+        await pilot.press("space")
+        assert "▶" in screen.query_one("#replay-status").markup
+        await _until(pilot, lambda: replay.cursor >= 10)
+        await pilot.press("space")
+        paused_at = replay.cursor
+        for _ in range(5):
+            await pilot.pause(0.05)
+        assert replay.cursor == paused_at and "❚❚" in screen.query_one("#replay-status").markup
+        # Faster moves more bars per frame; at the end it stops by itself and says so.
+        await pilot.press("plus", "plus", "plus", "plus")
+        screen.go_to(replay.n - 40)
+        await pilot.press("space")
+        await _until(pilot, lambda: replay.done and screen._player is None)
+        status = screen.query_one("#replay-status").markup
+        assert f"bar {replay.n - 1:,} of {replay.n - 1:,}" in status and "❚❚" in status
+        assert replay.engine.state.position is None  # the end of the data closed what was open
+
+
+async def test_chart_shows_volume_and_the_strategy_sub_panel_at_80x24(tmp_path) -> None:
+    config = dataclasses.replace(CONFIG, strategy="rsi_reversion")
+    app, run_id = seeded(tmp_path, config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot, run_id)
+        for _ in range(60):
+            await pilot.press("right")
+        await pilot.pause()
+        chart = screen.query_one("#chart")
+        lines = [chart.render_line(y).text for y in range(chart.size.height)]
+        rsi = float(screen.replay.plots[0].values[screen.replay.cursor])
+        assert lines[0].strip().startswith(f"RSI 14 {rsi:.2f}") and "vol " in lines[0]
+        title = next(i for i, line in enumerate(lines) if "RSI 14 ─" in line)
+        assert any(line.rstrip().endswith("50") for line in lines[title:])  # exit; long only: no 70
+        assert any(line.rstrip().endswith("30") for line in lines[title:])
+        assert any("vol " in line for line in lines[1:title])  # the volume pane, above the sub-panel
+        # The log keeps whole events at this width: two lines each rather than cut.
+        table = screen.query_one("#events")
+        assert table.row_count and "\n" in str(table.get_row_at(0)[1])

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from engine.strategies.incremental import IncrementalStrategy
+    from engine.strategies.plots import Plot
 
 from engine.errors import InputError
 from engine.policy import ExitPolicy
@@ -147,6 +148,10 @@ class Strategy(ABC):
         so it may be plain Python.
         """
         return Decision(direction, policy)
+
+    def plots(self, candles: "pd.DataFrame") -> list["Plot"]:
+        """The indicators a chart of this strategy shows (none by default)."""
+        return []
 
     @property
     def allows_short(self) -> bool:

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
 
 from engine.policy import ExitPolicy
 from engine.strategies import register
-from engine.strategies.base import Decision, Param, Strategy, mode_param
+from engine.strategies.base import Decision, Param, Strategy, mode_param, price_arrays
 from engine.strategies.hold import Hold
 from engine.strategies.incremental import Bars, IncrementalStrategy
 from engine.strategies.indicators import prior_highest, prior_lowest
+from engine.strategies.plots import Plot
 from engine.strategies.tail import History
 from engine.strategies.wilder import Atr
 
@@ -49,6 +50,13 @@ class Breakout(Strategy):
 
     def incremental(self) -> IncrementalBreakout:
         return IncrementalBreakout(self)
+
+    def plots(self, candles: pd.DataFrame) -> list[Plot]:
+        """The entry channel's high and the exit channel's low: a long opens on a close above
+        the first and closes below the second (mirrored for shorts)."""
+        high, low = price_arrays(candles, "high", "low")
+        return [Plot(f"{self.entry}-bar high", prior_highest(high, self.entry)),
+                Plot(f"{self.exit}-bar low", prior_lowest(low, self.exit))]
 
     def decide(self, i: int, direction: int, policy: ExitPolicy) -> Decision:
         if self._history is None and direction != 0 and self.atr_stop > 0:

@@ -21,6 +21,7 @@ from engine.strategies import register
 from engine.strategies.base import Param, Strategy, mode_param
 from engine.strategies.incremental import Bars, IncrementalStrategy
 from engine.strategies.logistic import Model, fit_logistic, predict_up
+from engine.strategies.plots import LOWER, Plot
 from engine.strategies.ml_features import (
     FEATURE_WARMUP,
     LOOKBACK,
@@ -94,6 +95,15 @@ class MlBasic(Strategy):
 
     def incremental(self) -> IncrementalMlBasic:
         return IncrementalMlBasic(self)
+
+    def plots(self, candles: pd.DataFrame) -> list[Plot]:
+        """The model's probability of an up bar, with the thresholds that trade it."""
+        if self.p_up is None or len(self.p_up) != len(candles):
+            self.signals(candles)
+        assert self.p_up is not None
+        t = self.threshold
+        guides = (0.5 - t, 0.5 + t) if self.allows_short else (0.5 + t,)
+        return [Plot("P(up)", self.p_up, LOWER, guides, (0.0, 1.0))]
 
 
 class IncrementalMlBasic(IncrementalStrategy):

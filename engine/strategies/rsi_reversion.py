@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from engine.errors import InputError
 from engine.strategies import register
-from engine.strategies.base import Param, Strategy, mode_param
+from engine.strategies.base import Param, Strategy, mode_param, price_arrays
 from engine.strategies.hold import Hold
 from engine.strategies.incremental import Bars, IncrementalStrategy
+from engine.strategies.indicators import rsi
+from engine.strategies.plots import LOWER, Plot
 from engine.strategies.tail import Tail
 from engine.strategies.wilder import Rsi
 
@@ -39,6 +46,11 @@ class RsiReversion(Strategy):
 
     def incremental(self) -> IncrementalRsiReversion:
         return IncrementalRsiReversion(self)
+
+    def plots(self, candles: pd.DataFrame) -> list[Plot]:
+        (close,) = price_arrays(candles, "close")
+        guides = (self.lower, self.exit, self.upper) if self.allows_short else (self.lower, self.exit)
+        return [Plot(f"RSI {self.period}", rsi(close, self.period), LOWER, guides, (0.0, 100.0))]
 
 
 class IncrementalRsiReversion(IncrementalStrategy):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from engine.errors import InputError
 from engine.strategies import register
-from engine.strategies.base import Param, Strategy, mode_param
+from engine.strategies.base import Param, Strategy, mode_param, price_arrays
 from engine.strategies.incremental import Bars, IncrementalStrategy
 from engine.strategies.indicators import sma
+from engine.strategies.plots import Plot
 from engine.strategies.tail import Tail
 
 
@@ -32,6 +38,10 @@ class SmaCross(Strategy):
 
     def incremental(self) -> IncrementalSmaCross:
         return IncrementalSmaCross(self)
+
+    def plots(self, candles: pd.DataFrame) -> list[Plot]:
+        (close,) = price_arrays(candles, "close")
+        return [Plot(f"SMA {self.fast}", sma(close, self.fast)), Plot(f"SMA {self.slow}", sma(close, self.slow))]
 
 
 class IncrementalSmaCross(IncrementalStrategy):

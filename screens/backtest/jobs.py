@@ -69,7 +69,7 @@ def backtest_job(services: Services, config, candles, post: Post, cancel: thread
         if cancel.is_set():
             post(RunCancelled())
             return
-        run_id = save_backtest(services.database(), result)
+        run_id = save_backtest(services.database(), result, created_at=services.now())
     except InputError as exc:
         post(RunFailed(str(exc)))
     except Exception as exc:

@@ -26,6 +26,15 @@ class ReplayFailed(Message):
 
     message: str
     run_id: Optional[int] = None  # set when the run exists but its candles are gone or changed
+    changed: bool = False  # the candles load but differ: the run can be re-run on them
+
+
+@dataclass
+class RunRerun(Message):
+    """A run whose candles changed was run again on the current ones, as ``run_id``."""
+
+    run_id: int
+    old_run_id: int
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.levels import EXIT, PartialExitAction
-from screens.replay.chart import ChartView
+from screens.replay.chart import ChartView, Pane
 
 if TYPE_CHECKING:  # the app's first frame must not wait for pandas
     from engine.replay import Replay
@@ -35,15 +35,24 @@ def chart_view(replay: Replay, bars: int) -> ChartView:
         nxt = next_target(replay)
         if nxt is not None:
             levels.append(("next", nxt))
-    marks: dict[int, list[tuple[str, float]]] = {}
+    marks: dict[int, list[tuple[str, bool, float]]] = {}
     for fill in reversed(replay.engine.journal.fills):  # fills are in bar order: read back to the frame
         if fill.bar < first:
             break
         if fill.bar < end:
-            marks.setdefault(fill.bar, []).append((fill.kind.value, fill.price))
+            kind = fill.kind.value
+            adds = kind in ("entry", "scale_in")
+            marks.setdefault(fill.bar, []).append((kind, adds == (fill.side.value == "long"), fill.price))
+    lines, pane = [], None
+    for plot in replay.plots:
+        window = plot.values[first:end].tolist()
+        if plot.pane == "price":
+            lines.append((plot.label, window))
+        elif pane is None:  # one sub-panel: the chart has room for one
+            pane = Pane(plot.label, window, plot.guides, plot.bounds)
     return ChartView(
         first, bt.open[first:end].tolist(), bt.high[first:end].tolist(), bt.low[first:end].tolist(),
-        bt.close[first:end].tolist(), replay.cursor, levels, marks,
+        bt.close[first:end].tolist(), replay.cursor, levels, marks, replay.volume[first:end].tolist(), lines, pane,
     )
 
 
@@ -103,21 +112,21 @@ def account_text(replay: Replay) -> str:
 SIGNAL = {1: "signal long", -1: "signal short", 0: "signal flat"}
 
 
-def events(replay: Replay, limit: int = 200) -> list[tuple[int, str]]:
-    """(bar, what happened) up to the cursor, newest first: the strategy's signals, fills with
-    their reason, and the engine's notes (a scale-in cut by the leverage cap, say)."""
+def events(replay: Replay, limit: int = 200) -> list[tuple[int, str, str]]:
+    """(bar, what happened, its figures) up to the cursor, newest first: the strategy's signals,
+    fills with their reason, and the engine's notes (a scale-in cut by the leverage cap, say)."""
     journal = replay.engine.journal
     bt = replay.backtest
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, str, str]] = []
     changes = bt.changes[: int(bt.changes.searchsorted(replay.cursor, side="right"))][-limit:]
     for bar in changes.tolist():
-        out.append((bar, f"{SIGNAL[int(bt.signals[bar])]}, order at next open"))
+        out.append((bar, SIGNAL[int(bt.signals[bar])], "order at the next open"))
     for fill in journal.fills[-limit:]:
-        what = fill.kind.value.replace("_", " ")
+        what = f"{fill.reason.replace('_', ' ')}: {fill.kind.value.replace('_', ' ')} {fill.side.value}"
         pnl = f" {fill.pnl:+,.2f}" if fill.kind.value in ("exit", "partial_exit") else ""
-        out.append((fill.bar, f"{fill.reason.replace('_', ' ')}: {what} {fill.qty:.4g}@{fill.price:,.2f}{pnl}"))
+        out.append((fill.bar, what, f"{fill.qty:.4g} @ {fill.price:,.2f}{pnl}"))
     for note in journal.notes[-limit:]:
-        out.append((note.bar, note.text))
+        out.append((note.bar, note.text, ""))
     # Newest first; sorting is stable, so on one bar the signal (at its close) stays above the fills.
     out.sort(key=lambda e: e[0], reverse=True)
     return out[:limit]

@@ -21,7 +21,7 @@ from engine.actions import ManualAction
 from engine.errors import InputError
 from screens.replay.chart import CandleChart
 from screens.replay.panel import TextPanel
-from screens.replay.messages import BranchSaved, ReplayFailed, ReplayLoaded
+from screens.replay.messages import BranchSaved, ReplayFailed, ReplayLoaded, RunRerun
 from screens.replay.view import account_text, chart_view, events, position_text
 
 def bar_of(text: str, index) -> int:  # type: ignore[no-untyped-def]
@@ -41,6 +41,9 @@ def bar_of(text: str, index) -> int:  # type: ignore[no-untyped-def]
     return bar
 
 
+NARROW_LOG = 60  # below this width a log line would be cut: each event takes two lines instead
+
+
 class EventLog(DataTable):
     """What happened on each bar, newest first; Enter jumps to the bar."""
 
@@ -48,8 +51,18 @@ class EventLog(DataTable):
         self.cursor_type = "row"
         self.add_columns("Bar", "Event")
 
+    def show(self, rows: list[tuple[int, str, str]], index, narrow: bool) -> None:  # type: ignore[no-untyped-def]
+        self.clear()
+        for bar, what, figures in rows:
+            key = f"{bar}:{self.row_count}"
+            if narrow:
+                self.add_row(f"{bar:,}\n{index[bar]:%m-%d %H:%M}", f"{what}\n{figures}", key=key, height=2)
+            else:
+                self.add_row(f"{bar:,} {index[bar]:%m-%d %H:%M}", f"{what} · {figures}" if figures else what, key=key)
+
 
 SPEEDS = (1, 2, 5, 10, 20, 30, 60)  # bars per second
+MAX_FPS = 30  # faster speeds move more than one bar per frame
 ZOOMS = (30, 60, 120, 240)  # bars per screen (at most what fits)
 
 
@@ -81,6 +94,8 @@ class ReplayScreen(Screen):
         self.speed = 2  # index into SPEEDS
         self.zoom = 2  # index into ZOOMS
         self._player: Optional[Timer] = None
+        self._owed = 0.0  # bars due to autoplay but not yet shown
+        self._last_tick = 0.0
         self._events_seen: object = None
 
     def compose(self) -> ComposeResult:
@@ -121,7 +136,7 @@ class ReplayScreen(Screen):
         from engine.replay_job import load_replay
         from engine.store import get_run
 
-        from engine.errors import DataError
+        from engine.errors import DataChanged, DataError
 
         services = self.app.services
         try:
@@ -129,7 +144,7 @@ class ReplayScreen(Screen):
             replay.prepare()  # played once here, so that any jump later starts from a saved state
             run = get_run(services.database(), run_id)
         except DataError as exc:  # the run is there, its market is not (or not the same)
-            self.post_message(ReplayFailed(str(exc), run_id))
+            self.post_message(ReplayFailed(str(exc), run_id, changed=isinstance(exc, DataChanged)))
             return
         except InputError as exc:
             self.post_message(ReplayFailed(str(exc)))
@@ -156,20 +171,44 @@ class ReplayScreen(Screen):
         if event.run_id is None:
             self.notify(event.message, title="Cannot open the run", severity="error", timeout=10)
             return
-        # The stored trades and metrics do not need the candles: offer them instead.
-        from screens.confirm import ConfirmScreen
+        # The stored trades and metrics do not need the candles: offer them, and a new run on
+        # the candles as they are now when there are some.
+        from screens.choice import Choice, ChoiceScreen
         from screens.run_detail import RunDetailScreen
 
         run_id = event.run_id
-
-        def answered(yes: Optional[bool]) -> None:
-            if yes:
-                self.app.push_screen(RunDetailScreen(run_id))
-
+        choices = [Choice("read-only", "Open read-only", "o"), Choice("no", "Not now", "n")]
         question = (f"{event.message}\n\nThe replay needs the run's own candles. Open run #{run_id} "
                     "read-only instead, from its stored trades and metrics?")
-        self.app.push_screen(ConfirmScreen(question, yes_label="Open read-only", no_label="Not now",
-                                           destructive=False), answered)
+        if event.changed:
+            choices.insert(0, Choice("rerun", "Re-run on current data", "r"))
+            question = (f"{event.message}\n\nRe-run its configuration on the current candles as a new run "
+                        f"and replay that, or open run #{run_id} read-only from its stored trades and metrics?")
+
+        def answered(choice: Optional[str]) -> None:
+            if choice == "read-only":
+                self.app.push_screen(RunDetailScreen(run_id))
+            elif choice == "rerun":
+                self.query_one("#replay-status", TextPanel).show(f"Re-running run #{run_id} on the current data…")
+                self._rerun(run_id)
+
+        self.app.push_screen(ChoiceScreen(question, choices), answered)
+
+    @work(thread=True, exclusive=True, group="replay-load", name="rerun-on-current-data")
+    def _rerun(self, run_id: int) -> None:
+        from engine.replay_job import rerun_on_current_data
+
+        services = self.app.services
+        try:
+            new_id = rerun_on_current_data(services.database(), run_id, services.load_candles, services.now())
+        except InputError as exc:
+            self.post_message(ReplayFailed(str(exc)))
+            return
+        self.post_message(RunRerun(new_id, run_id))
+
+    def on_run_rerun(self, event: RunRerun) -> None:
+        self.notify(f"Run #{event.old_run_id} re-run on the current data as run #{event.run_id}.", title="Replay")
+        self.show_run(event.run_id)
 
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> None:
@@ -185,14 +224,13 @@ class ReplayScreen(Screen):
             # The log changes only when a fill or a note comes or goes: most bars leave it alone.
             journal = replay.engine.journal
             changes = int(replay.backtest.changes.searchsorted(replay.cursor, side="right"))
-            seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1, changes)
+            table = self.query_one("#events", EventLog)
+            narrow = table.size.width < NARROW_LOG
+            seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1, changes,
+                    narrow)
             if seen != self._events_seen:
                 self._events_seen = seen
-                table = self.query_one("#events", DataTable)
-                table.clear()
-                index = replay.backtest.candles.index
-                for bar, text in events(replay, 40):
-                    table.add_row(f"{bar} {index[bar]:%m-%d %H:%M}", text, key=f"{bar}:{table.row_count}")
+                table.show(events(replay, 40), replay.backtest.candles.index, narrow)
 
     def status_text(self) -> str:
         replay = self.replay
@@ -201,7 +239,7 @@ class ReplayScreen(Screen):
         where = "start" if replay.cursor < 0 else f"bar {replay.cursor:,} of {replay.n - 1:,} · {index[replay.cursor]:%Y-%m-%d %H:%M} UTC"
         playing = f"▶ {SPEEDS[self.speed]} bars/s" if self._player is not None else f"❚❚ {SPEEDS[self.speed]} bars/s"
         branch = f" · branch: {len(replay.actions)} action(s)" if replay.is_branch else ""
-        return f"{self.title_text} · {where} · {playing}{branch}"
+        return f"{where} · {playing}{branch}"  # the run itself is named in the header
 
     # ------------------------------------------------------------------ moving
     def _move(self, how) -> None:  # type: ignore[no-untyped-def]
@@ -261,15 +299,34 @@ class ReplayScreen(Screen):
         if self._player is not None:
             self._stop_playing()
         else:
-            self._player = self.set_interval(1 / SPEEDS[self.speed], self._tick, name="replay-autoplay")
+            self._owed, self._last_tick = 0.0, self.app.services.clock()
+            fps = min(SPEEDS[self.speed], MAX_FPS)
+            self._player = self.set_interval(1 / fps, self._tick, name="replay-autoplay")
         if self.replay is not None:
             self.query_one("#replay-status", TextPanel).show(self.status_text())
 
     def _tick(self) -> None:
-        if self.replay is None or self.replay.done:
+        """Advance by the bars the clock says are due, then draw once: a slow frame makes
+        the next one move further, so the speed holds whatever the frame rate."""
+        replay = self.replay
+        if replay is None or replay.done:
             self._stop_playing()
+            if replay is not None:
+                self.query_one("#replay-status", TextPanel).show(self.status_text())
             return
-        self.replay.step()
+        now = self.app.services.clock()
+        speed = SPEEDS[self.speed]
+        # A stall (a dialog, a busy machine) is not made up all at once: a second at most.
+        self._owed = min(self._owed + (now - self._last_tick) * speed, float(speed))
+        self._last_tick = now
+        due = int(self._owed)
+        if due == 0:
+            return
+        self._owed -= due
+        for _ in range(due):
+            if replay.done:
+                break
+            replay.step()
         self.redraw()
 
     def _stop_playing(self) -> None:
@@ -301,6 +358,10 @@ class ReplayScreen(Screen):
 
     def on_unmount(self) -> None:
         self._stop_playing()
+
+    def on_resize(self) -> None:
+        # The chart's window and the log's line layout depend on the widths, known after layout.
+        self.call_after_refresh(self.redraw)
 
     # ------------------------------------------------------------------ what-if
     def action_what_if(self) -> None:
@@ -351,7 +412,7 @@ class ReplayScreen(Screen):
 
         database = self.app.services.database()
         try:
-            run_id = save_backtest(database, result, RunKind.REPLAY)
+            run_id = save_backtest(database, result, RunKind.REPLAY, created_at=self.app.services.now())
         except InputError as exc:
             self.post_message(ReplayFailed(str(exc)))
             return
