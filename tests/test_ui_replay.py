@@ -278,8 +278,7 @@ async def test_chart_shows_volume_and_the_strategy_sub_panel_at_80x24(tmp_path) 
     app, run_id = seeded(tmp_path, config)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await opened(pilot, run_id)
-        for _ in range(60):
-            await pilot.press("right")
+        await pilot.press("n")  # to the first fill: the log has something to show
         await pilot.pause()
         chart = screen.query_one("#chart")
         lines = [chart.render_line(y).text for y in range(chart.size.height)]
