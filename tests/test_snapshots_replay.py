@@ -38,10 +38,8 @@ async def _at_an_active_trailing_stop(pilot, run_id: int) -> None:
 
 
 async def _log_drawn(pilot) -> None:
-    """The event log sizes its columns when idle and draws them later: wait until its first
-    line shows the whole bar label (e.g. "30 01-02 06:00"), or the frame is caught early."""
-    table = pilot.app.screen.query_one("#events")
-    await _until(pilot, lambda: table.row_count > 0 and str(table.get_row_at(0)[0]) in table.render_line(1).text)
+    log = pilot.app.screen.query_one("#events")
+    await _until(pilot, lambda: bool(log.rows))
     await pilot.pause()
 
 

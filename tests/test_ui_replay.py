@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, Input, Static
 
 from engine.actions import AmountUnit
 from engine.config import BacktestConfig
@@ -19,6 +19,7 @@ from screens.compare import CompareScreen
 from screens.choice import ChoiceScreen
 from screens.run_detail import RunDetailScreen
 from screens.history import HistoryScreen
+from screens.replay.event_log import EventLog
 from screens.replay.goto import GoToScreen
 from screens.replay.what_if import WhatIfScreen
 from screens.replay.workspace import ReplayScreen
@@ -59,8 +60,19 @@ async def test_step_back_jump_and_go_to(tmp_path) -> None:
         bar = replay.cursor
         assert bar > 39 and replay.engine.journal.fills[-1].bar == bar
         assert str(bar) in screen.query_one("#replay-status").markup
-        table = screen.query_one("#events", DataTable)
-        assert table.row_count >= 1 and str(table.get_row_at(0)[0]).startswith(f"{bar} ")
+        log = screen.query_one("#events", EventLog)
+        assert log.rows[0][0] == bar and log.text()[0].startswith(f"{bar} ") and "@" in log.text()[1]
+        # Enter on an older event goes back to its bar.
+        log.focus()
+        older = log.rows[2][0]
+        await pilot.press("down", "down", "enter")
+        assert replay.cursor == older < bar
+        await pilot.press("end")
+        await pilot.press("g")
+        await _until(pilot, lambda: isinstance(app.screen, GoToScreen))
+        app.screen.query_one(Input).value = str(bar)
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen is screen)
         await pilot.press("p")
         assert replay.cursor < bar
         await pilot.press("g")
@@ -289,5 +301,7 @@ async def test_chart_shows_volume_and_the_strategy_sub_panel_at_80x24(tmp_path) 
         assert any(line.rstrip().endswith("30") for line in lines[title:])
         assert any("vol " in line for line in lines[1:title])  # the volume pane, above the sub-panel
         # The log keeps whole events at this width: two lines each rather than cut.
-        table = screen.query_one("#events")
-        assert table.row_count and "\n" in str(table.get_row_at(0)[1])
+        log = screen.query_one("#events", EventLog)
+        assert log.rows and len(log.text()) == 2 * len(log.rows)
+        assert all(len(line) <= log.size.width for line in log.text())
+        assert "@" in log.text()[1] and "@" not in log.text()[0]  # the figures under what happened

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 
 class GoToScreen(ModalScreen[Optional[str]]):
@@ -26,6 +26,7 @@ class GoToScreen(ModalScreen[Optional[str]]):
         with Vertical(id="goto"):
             yield Static(f"Go to a bar (0 to {self.last_bar:,}) or a date (YYYY-MM-DD HH:MM, UTC)")
             yield Input(placeholder="e.g. 1200 or 2024-03-05 14:00", id="goto-input")
+        yield Footer()  # its own keys, not those of the screen behind it
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -110,6 +110,9 @@ def account_text(replay: Replay) -> str:
 
 
 SIGNAL = {1: "signal long", -1: "signal short", 0: "signal flat"}
+# Why a fill happened, in the fewest words (the log is narrow at 80 columns).
+REASONS = {"stop_loss": "stop", "trailing_stop": "trailing", "partial_target": "target", "take_profit": "take-profit",
+           "time_exit": "time limit"}
 
 
 def events(replay: Replay, limit: int = 200) -> list[tuple[int, str, str]]:
@@ -122,7 +125,8 @@ def events(replay: Replay, limit: int = 200) -> list[tuple[int, str, str]]:
     for bar in changes.tolist():
         out.append((bar, SIGNAL[int(bt.signals[bar])], "order at the next open"))
     for fill in journal.fills[-limit:]:
-        what = f"{fill.reason.replace('_', ' ')}: {fill.kind.value.replace('_', ' ')} {fill.side.value}"
+        reason = REASONS.get(fill.reason, fill.reason.replace("_", " "))
+        what = f"{fill.kind.value.replace('_', ' ')} {fill.side.value} · {reason}"
         pnl = f" {fill.pnl:+,.2f}" if fill.kind.value in ("exit", "partial_exit") else ""
         out.append((fill.bar, what, f"{fill.qty:.4g} @ {fill.price:,.2f}{pnl}"))
     for note in journal.notes[-limit:]:

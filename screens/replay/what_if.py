@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from engine.actions import ActionKind, Amount, AmountUnit, ManualAction, Preview
 from engine.enums import Side
@@ -68,6 +68,7 @@ class WhatIfScreen(ModalScreen[Optional[ManualAction]]):
             with Horizontal(id="what-if-buttons"):
                 yield Button("Take it", id="confirm", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # its own keys, not those of the screen behind it
 
     def on_mount(self) -> None:
         self._update()

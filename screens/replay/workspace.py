@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import Footer, Header
 
 from engine.actions import ManualAction
 from engine.errors import InputError
 from screens.replay.chart import CandleChart
+from screens.replay.event_log import EventLog
 from screens.replay.panel import TextPanel
 from screens.replay.messages import BranchSaved, ReplayFailed, ReplayLoaded, RunRerun
 from screens.replay.view import account_text, chart_view, events, position_text
@@ -39,26 +40,6 @@ def bar_of(text: str, index) -> int:  # type: ignore[no-untyped-def]
     if bar < 0:
         raise InputError(f"{text} is before the first bar ({index[0]:%Y-%m-%d %H:%M} UTC)")
     return bar
-
-
-NARROW_LOG = 60  # below this width a log line would be cut: each event takes two lines instead
-
-
-class EventLog(DataTable):
-    """What happened on each bar, newest first; Enter jumps to the bar."""
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.add_columns("Bar", "Event")
-
-    def show(self, rows: list[tuple[int, str, str]], index, narrow: bool) -> None:  # type: ignore[no-untyped-def]
-        self.clear()
-        for bar, what, figures in rows:
-            key = f"{bar}:{self.row_count}"
-            if narrow:
-                self.add_row(f"{bar:,}\n{index[bar]:%m-%d %H:%M}", f"{what}\n{figures}", key=key, height=2)
-            else:
-                self.add_row(f"{bar:,} {index[bar]:%m-%d %H:%M}", f"{what} · {figures}" if figures else what, key=key)
 
 
 SPEEDS = (1, 2, 5, 10, 20, 30, 60)  # bars per second
@@ -137,11 +118,13 @@ class ReplayScreen(Screen):
         from engine.store import get_run
 
         from engine.errors import DataChanged, DataError
+        from engine.gc_pause import freeze_loaded
 
         services = self.app.services
         try:
             replay, config = load_replay(services.database(), run_id, services.load_candles)
             replay.prepare()  # played once here, so that any jump later starts from a saved state
+            freeze_loaded()
             run = get_run(services.database(), run_id)
         except DataError as exc:  # the run is there, its market is not (or not the same)
             self.post_message(ReplayFailed(str(exc), run_id, changed=isinstance(exc, DataChanged)))
@@ -224,13 +207,11 @@ class ReplayScreen(Screen):
             # The log changes only when a fill or a note comes or goes: most bars leave it alone.
             journal = replay.engine.journal
             changes = int(replay.backtest.changes.searchsorted(replay.cursor, side="right"))
-            table = self.query_one("#events", EventLog)
-            narrow = table.size.width < NARROW_LOG
-            seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1, changes,
-                    narrow)
+            log = self.query_one("#events", EventLog)
+            seen = (len(journal.fills), len(journal.notes), journal.fills[-1].bar if journal.fills else -1, changes)
             if seen != self._events_seen:
                 self._events_seen = seen
-                table.show(events(replay, 40), replay.backtest.candles.index, narrow)
+                log.show(events(replay, 40), replay.backtest.candles.index)
 
     def status_text(self) -> str:
         replay = self.replay
@@ -290,9 +271,8 @@ class ReplayScreen(Screen):
             r.goto(before[-1] if before else -1)
         self._move(backward)
 
-    @on(DataTable.RowSelected, "#events")
-    def _jump_to_event(self, event: DataTable.RowSelected) -> None:
-        self.go_to(int(str(event.row_key.value).split(":")[0]))
+    def on_event_log_selected(self, event: EventLog.Selected) -> None:
+        self.go_to(event.bar)
 
     # ------------------------------------------------------------------ playing
     def action_play(self) -> None:
@@ -360,7 +340,7 @@ class ReplayScreen(Screen):
         self._stop_playing()
 
     def on_resize(self) -> None:
-        # The chart's window and the log's line layout depend on the widths, known after layout.
+        # The chart's window depends on its width, known after layout.
         self.call_after_refresh(self.redraw)
 
     # ------------------------------------------------------------------ what-if
