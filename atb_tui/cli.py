@@ -61,6 +61,61 @@ def _replay(ns) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK
 
 
+def _live(ns) -> int:  # type: ignore[no-untyped-def]
+    import signal
+    import threading
+
+    from atb_tui.cli_args import session_config_from_args
+    from engine.session.feeds import open_feed
+    from engine.session.report import session_json
+    from engine.session.session import LiveSession
+    from engine.store import open_db
+    from engine.strategies import create_strategy
+
+    config = session_config_from_args(ns)
+    create_strategy(config.base.strategy, config.base.params)  # bad parameters fail before anything connects
+    if config.mode == "live" and not ns.yes:
+        _confirm_live(config.name)
+    db = open_db(ns.db)
+    feed = open_feed(config)
+    printer = None if ns.json else _print_event
+    session = LiveSession.start(db, config, feed, resume=ns.resume, listener=printer)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        status = session.run(stop)
+    except KeyboardInterrupt:
+        session.stop_now()
+        status = "stopped"
+    if ns.json:
+        print(session_json(session))
+    else:
+        print(f"session {config.name!r} {status}; open positions: {len(session.open_positions())}")
+    return EXIT_OK
+
+
+def _confirm_live(name: str) -> None:
+    from engine.errors import InputError
+
+    if not sys.stdin.isatty():
+        raise InputError("--live places real orders: confirm with --yes when there is no terminal to type in")
+    typed = input(f"--live places REAL orders. Type the session name ({name}) to go on: ")
+    if typed.strip() != name:
+        raise InputError("not confirmed: nothing was sent")
+
+
+def _print_event(event) -> None:  # type: ignore[no-untyped-def]
+    from engine.session.session import BookChanged, FeedChanged
+
+    if isinstance(event, BookChanged):
+        for fill in event.fills:
+            what = fill.kind.value.replace("_", " ")
+            print(f"{event.symbol} bar {fill.bar}: {what} {fill.side.value} {fill.qty:.6g} @ {fill.price:,.2f}"
+                  f" ({fill.reason.replace('_', ' ')}), balance {event.balance:,.2f}", flush=True)
+    elif isinstance(event, FeedChanged):
+        print(f"feed: {event.status.describe()}", file=sys.stderr, flush=True)
+
+
 def _strategies() -> int:
     from engine.strategies import strategy_class, strategy_names
 
@@ -88,6 +143,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _backtest(ns)
         if ns.command == "replay":
             return _replay(ns)
+        if ns.command == "live":
+            return _live(ns)
         if ns.command == "strategies":
             return _strategies()
         from atb_tui.app import run_app

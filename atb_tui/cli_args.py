@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn, Optional
+from typing import TYPE_CHECKING, NoReturn, Optional
 
 from engine.config import BacktestConfig, DataSpec, parse_floats
 from engine.errors import InputError
 from engine.policy import ExitPolicy, Sizing
+
+if TYPE_CHECKING:
+    from engine.session.config import SessionConfig
 
 
 class UsageError(InputError):
@@ -33,22 +36,14 @@ def _floats(flag: str, text: Optional[str]) -> tuple[float, ...]:
         raise UsageError(str(exc)) from None
 
 
-def build_parser() -> Parser:
-    parser = Parser(prog="atb-tui", description="Terminal trading workstation. Without a command, opens the TUI.")
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+def _strategy_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--strategy", required=required, help="strategy name (see `atb-tui strategies`)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter, repeatable")
 
-    bt = sub.add_parser("backtest", help="run a backtest headless and print its metrics")
-    bt.add_argument("--strategy", required=True, help="strategy name (see `atb-tui strategies`)")
-    bt.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter, repeatable")
-    src = bt.add_argument_group("data (default: the embedded synthetic sample)")
-    src.add_argument("--data", metavar="PATH", help="CSV or Parquet file of OHLCV candles")
-    src.add_argument("--exchange", metavar="ID", help="ccxt exchange id to download candles from, e.g. binance")
-    src.add_argument("--symbol", metavar="SYM", help="market symbol, e.g. BTC/USDT")
-    src.add_argument("--timeframe", metavar="TF", help="candle timeframe, e.g. 1h")
-    src.add_argument("--since", metavar="DATE", help="first candle (YYYY-MM-DD or ISO 8601, UTC)")
-    src.add_argument("--until", metavar="DATE", help="end of the range, exclusive (default: now)")
-    acct = bt.add_argument_group("account and costs")
+
+def _trading_options(parser: argparse.ArgumentParser) -> None:
+    """Account, costs, exits and scaling: the same for a backtest and a session."""
+    acct = parser.add_argument_group("account and costs")
     acct.add_argument("--balance", type=float, default=10_000.0, help="starting balance in quote currency (10000)")
     acct.add_argument("--fee", type=float, default=0.1, metavar="PCT", help="fee per fill in %% of notional (0.1)")
     acct.add_argument("--slippage", type=float, default=0.05, metavar="PCT", help="adverse slippage on market fills in %% (0.05)")
@@ -56,7 +51,7 @@ def build_parser() -> Parser:
     acct.add_argument("--max-leverage", type=float, default=1.0, metavar="X",
                       help="cap on a position's notional as a multiple of equity, scale-ins included (1.0)")
     acct.add_argument("--risk-per-trade", type=float, metavar="PCT", help="size positions to lose PCT %% of equity at the stop")
-    risk = bt.add_argument_group("exits and scaling (percentages from entry)")
+    risk = parser.add_argument_group("exits and scaling (percentages from entry)")
     risk.add_argument("--stop-loss", type=float, metavar="PCT")
     risk.add_argument("--take-profit", type=float, metavar="PCT")
     risk.add_argument("--trailing-activation", type=float, metavar="PCT", help="profit %% at which the trailing stop arms")
@@ -67,6 +62,23 @@ def build_parser() -> Parser:
     risk.add_argument("--scale-in-sizes", metavar="X,Y", help="fractions of the original size added at each threshold")
     risk.add_argument("--max-scale-ins", type=int, metavar="N")
     risk.add_argument("--max-holding-bars", type=int, metavar="N", help="close a position after N bars")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="atb-tui", description="Terminal trading workstation. Without a command, opens the TUI.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+
+    bt = sub.add_parser("backtest", help="run a backtest headless and print its metrics")
+    _strategy_options(bt)
+    src = bt.add_argument_group("data (default: the embedded synthetic sample)")
+    src.add_argument("--data", metavar="PATH", help="CSV or Parquet file of OHLCV candles")
+    src.add_argument("--exchange", metavar="ID", help="ccxt exchange id to download candles from, e.g. binance")
+    src.add_argument("--symbol", metavar="SYM", help="market symbol, e.g. BTC/USDT")
+    src.add_argument("--timeframe", metavar="TF", help="candle timeframe, e.g. 1h")
+    src.add_argument("--since", metavar="DATE", help="first candle (YYYY-MM-DD or ISO 8601, UTC)")
+    src.add_argument("--until", metavar="DATE", help="end of the range, exclusive (default: now)")
+    _trading_options(bt)
     out = bt.add_argument_group("output")
     out.add_argument("--db", metavar="URL", help="database URL (default: SQLite in the user data dir, or $ATB_TUI_DB)")
     out.add_argument("--no-save", action="store_true", help="do not store the run in the database")
@@ -84,6 +96,32 @@ def build_parser() -> Parser:
     rp.add_argument("--db", metavar="URL", help="database URL (default: SQLite in the user data dir, or $ATB_TUI_DB)")
     rp.add_argument("--no-save", action="store_true", help="do not store the branch")
     rp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    lv = sub.add_parser(
+        "live", help="run a paper or live trading session headless",
+        description="Runs STRATEGY on live candles (--feed exchange) or on stored ones played on a fast clock "
+                    "(--feed sample, --feed replay:PATH). Paper trading fills by the backtest's rules; --live "
+                    "places real orders and asks for a typed confirmation unless --yes.",
+    )
+    _strategy_options(lv, required=False)  # a resumed session has its own
+    mkt = lv.add_argument_group("market and feed")
+    mkt.add_argument("--symbol", action="append", default=[], metavar="SYM", help="market to trade, repeatable (BTC/USDT)")
+    mkt.add_argument("--timeframe", default="1h", metavar="TF", help="candle timeframe (1h)")
+    how = mkt.add_mutually_exclusive_group(required=True)
+    how.add_argument("--paper", action="store_true", help="simulated fills, no orders leave the machine")
+    how.add_argument("--live", action="store_true", help="real orders on the exchange (needs API keys in the keyring)")
+    mkt.add_argument("--exchange", default="binance", metavar="ID", help="ccxt exchange id (binance)")
+    mkt.add_argument("--feed", default="exchange", metavar="SOURCE", help="exchange, sample or replay:PATH (exchange)")
+    mkt.add_argument("--speed", default="max", metavar="N|max", help="sample and replay feeds: candles a second (max)")
+    mkt.add_argument("--sandbox", action="store_true", help="use the exchange's test network")
+    mkt.add_argument("--api-url", metavar="URL", help="send ccxt's REST calls to another root (a testnet or gateway)")
+    _trading_options(lv)
+    ses = lv.add_argument_group("session")
+    ses.add_argument("--session", metavar="NAME", help="session name (default: STRATEGY-SYMBOLS-TF)")
+    ses.add_argument("--resume", action="store_true", help="continue the named session after a crash or a stop")
+    ses.add_argument("--db", metavar="URL", help="database URL (default: SQLite in the user data dir, or $ATB_TUI_DB)")
+    ses.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    ses.add_argument("--yes", action="store_true", help="skip the typed confirmation of --live")
 
     sub.add_parser("strategies", help="list the built-in strategies and their parameters")
     return parser
@@ -134,8 +172,31 @@ def config_from_args(ns: argparse.Namespace) -> BacktestConfig:
     else:
         sizing = Sizing(fraction=ns.size_fraction, max_leverage=ns.max_leverage)
     return BacktestConfig(
-        strategy=ns.strategy, params=_params(ns.param), data=_data_spec(ns), balance=ns.balance,
-        fee_pct=ns.fee, slippage_pct=ns.slippage, sizing=sizing, policy=policy,
+        strategy=ns.strategy, params=_params(ns.param), data=_data_spec(ns) if ns.command == "backtest" else DataSpec(),
+        balance=ns.balance, fee_pct=ns.fee, slippage_pct=ns.slippage, sizing=sizing, policy=policy,
+    )
+
+
+def session_config_from_args(ns: argparse.Namespace) -> "SessionConfig":
+    from engine.session.config import SessionConfig
+
+    if not ns.strategy:
+        if not (ns.resume and ns.session):
+            raise UsageError("the following arguments are required: --strategy (or --resume --session NAME)")
+        ns.strategy = "sma_cross"  # a placeholder: a resumed session trades its stored configuration
+    symbols = tuple(ns.symbol) or ("BTC/USDT",)
+    if ns.speed == "max":
+        speed = None
+    else:
+        try:
+            speed = float(ns.speed)
+        except ValueError:
+            raise UsageError(f"--speed: expected a number of candles a second or 'max', got {ns.speed!r}") from None
+    name = ns.session or f"{ns.strategy}-{'+'.join(symbols)}-{ns.timeframe}"
+    return SessionConfig(
+        name=name, base=config_from_args(ns), symbols=symbols, timeframe=ns.timeframe,
+        mode="live" if ns.live else "paper", feed=ns.feed, speed=speed, exchange=ns.exchange,
+        sandbox=ns.sandbox, api_url=ns.api_url or "",
     )
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from engine.errors import InputError
 from engine.models import Fill, Run, RunKind, Trade
+from engine.session import models as _session_tables  # noqa: F401  (created with the rest)
 from engine.paths import DB_ENV, default_db_url
 from engine.runner import BacktestResult
 

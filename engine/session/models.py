@@ -1,0 +1,87 @@
+"""Session tables: a named session, one book per symbol, and every fill and order it made.
+
+A book row holds the engine's whole state for its symbol (:mod:`engine.session.codec`),
+written in the same transaction as the fills of the step that produced it, so a killed
+session restarts from a state and a fill list that agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from engine.models import utcnow
+
+
+class TradingSession(SQLModel, table=True):
+    __tablename__ = "trading_session"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, sa_column_kwargs={"unique": True})
+    mode: str  # "paper" | "live"
+    status: str = "new"  # new | running | paused | stopped | ended | halted
+    message: str = ""  # why it halted (reconciliation it could not explain), for the trader
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionBook(SQLModel, table=True):
+    __tablename__ = "session_book"
+    __table_args__ = (UniqueConstraint("session_id", "symbol"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="trading_session.id", index=True)
+    symbol: str
+    bars: int = 0  # closed candles the book has processed
+    last_candle_ms: Optional[int] = None  # open time of the newest of them
+    last_price: Optional[float] = None
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))  # codec.state_to_dict
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionFill(SQLModel, table=True):
+    __tablename__ = "session_fill"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="trading_session.id", index=True)
+    symbol: str
+    trade_no: int
+    kind: str
+    side: str
+    bar: int
+    time: datetime
+    price: float
+    qty: float
+    fee: float
+    slippage: float
+    pnl: float
+    reason: str = ""
+    avg_entry: float = 0.0
+    client_order_id: Optional[str] = None  # exchange mode: the order it came from
+
+
+class SessionTrade(SQLModel, table=True):
+    __tablename__ = "session_trade"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="trading_session.id", index=True)
+    symbol: str
+    record: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))  # the TradeRecord's fields
+
+
+class SessionEquity(SQLModel, table=True):
+    """Equity after each closed candle of a book: the session's curve and metrics."""
+
+    __tablename__ = "session_equity"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="trading_session.id", index=True)
+    symbol: str
+    bar: int
+    time_ms: int
+    close: float
+    equity: float
