@@ -53,7 +53,9 @@ class ExchangeFeed:
         """The last closed candles (to ``through_ms`` when resuming): a strategy's warm-up."""
         import ccxt
 
-        since = None if through_ms is None else through_ms - (self.warmup - 1) * self.step
+        # Asked from an explicit start: without one, some exchanges answer with their oldest candles.
+        last = (self.now_ms() // self.step - 1) * self.step if through_ms is None else through_ms
+        since = last - (self.warmup - 1) * self.step
         try:
             rows = self._closed(self.client.fetch_ohlcv(symbol, self.timeframe, since, self.warmup))
         except ccxt.BaseError as exc:
