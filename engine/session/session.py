@@ -90,6 +90,9 @@ class LiveSession:
               now: Callable[[], datetime] = utcnow, listener: Optional[Listener] = None) -> "LiveSession":
         """A new session named ``config.name``, or (``resume``) the stored one of that name,
         its books rebuilt from the database and its strategies from the feed's candles."""
+        if config.mode == "live":
+            # Fills would be simulated while the trader believes they are real: refuse instead.
+            raise InputError("live trading (real orders) is not available in this build yet: run with --paper")
         row = store.get_session(db, config.name)
         if resume:
             if row is None:
