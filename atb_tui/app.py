@@ -13,9 +13,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from atb_tui.backends import Backends
+from screens.api_keys import ApiKeysScreen
 from screens.backtest.workspace import BacktestScreen
 from screens.history import HistoryScreen
-from screens.placeholder import LiveScreen
+from screens.live.workspace import LiveScreen
 from screens.replay.workspace import ReplayScreen
 from screens.services import db_label
 from screens.settings import SettingsScreen
@@ -60,6 +61,10 @@ class AtbApp(App[None]):
 
         self.push_screen(SettingsScreen(self.services.settings), saved)
 
+    def action_api_keys(self) -> None:
+        if not isinstance(self.screen, ApiKeysScreen):
+            self.push_screen(ApiKeysScreen(self.services.settings.default_exchange))
+
     def open_in_replay(self, run_id: int) -> None:
         self.switch_mode("replay")
         screen = self.screen
@@ -71,6 +76,7 @@ class AtbApp(App[None]):
         for mode, label in WORKSPACES.items():
             yield SystemCommand(f"{label} workspace", f"Switch to the {label} workspace", lambda m=mode: self.switch_mode(m))
         yield SystemCommand("Settings", "Edit exchange, fees, slippage, balance, database and theme", self.action_settings)
+        yield SystemCommand("Exchange API keys…", "Store or delete an exchange's API keys in the OS keyring", self.action_api_keys)
 
 
 def create_app(services: Optional[Backends] = None) -> AtbApp:

@@ -21,6 +21,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from engine.errors import InputError
+from screens.api_keys import ApiKeysScreen
 
 FIELDS = (
     ("default_exchange", "Default exchange", "ccxt id, e.g. binance"),
@@ -148,6 +149,7 @@ class SettingsScreen(ModalScreen[Optional[object]]):
                         yield Static("", id="err-theme", classes="setting-error")
             yield Static("", id="settings-problem")
             with Horizontal(id="settings-buttons"):
+                yield Button("API keys…", id="api-keys")
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
         # Its own Footer: the one underneath would list keys of the screen behind the dialog.
@@ -172,6 +174,8 @@ class SettingsScreen(ModalScreen[Optional[object]]):
         event.stop()
         if event.button.id == "save":
             self.action_save()
+        elif event.button.id == "api-keys":
+            self.action_api_keys()
         else:
             self.action_cancel()
 
@@ -197,6 +201,10 @@ class SettingsScreen(ModalScreen[Optional[object]]):
             problem.display = True
             return
         self.dismiss(new)
+
+    def action_api_keys(self) -> None:
+        exchange = self.query_one("#set-default_exchange", Input).value.strip()
+        self.app.push_screen(ApiKeysScreen(exchange or self.current.default_exchange))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

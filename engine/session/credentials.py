@@ -26,7 +26,8 @@ T = TypeVar("T")
 _LINUX_FIX = (
     "install and unlock a Secret Service provider such as GNOME Keyring or KWallet (it needs a desktop "
     "or D-Bus session); or `pip install keyrings.alt` for a file-based store, which works anywhere but keeps "
-    "the keys in a file under your home directory guarded only by its permissions; or set "
+    "the keys in a file under your home directory guarded only by its permissions (its encrypted variant "
+    "asks for a password at every start); or set "
     "PYTHON_KEYRING_BACKEND to a back-end you have installed. `python -m keyring diagnose` shows what keyring sees."
 )
 _OTHER_FIX = (
@@ -87,7 +88,10 @@ def _usable(backend: Optional[Any]) -> Any:
     import keyring  # on first use: it takes a tenth of a second the first frame need not wait for
     from keyring.backends import fail, null
 
-    kr = backend if backend is not None else keyring.get_keyring()
+    try:
+        kr = backend if backend is not None else keyring.get_keyring()
+    except Exception as exc:  # a broken keyring config file or back-end module
+        raise KeyringUnavailable(unavailable_message(f"{type(exc).__name__}: {exc}")) from None
     if isinstance(kr, (fail.Keyring, null.Keyring)):
         raise KeyringUnavailable(unavailable_message(f"keyring chose {type(kr).__module__}"))
     return kr
@@ -100,7 +104,8 @@ def _call(backend: Optional[Any], what: Callable[[Any], T]) -> T:
     try:
         return what(kr)
     except KeyringLocked:
-        raise KeyringUnavailable("The OS keyring is locked: unlock it (log in to the desktop session) and retry.") from None
+        raise KeyringUnavailable("The OS keyring is locked: unlock it (log in to the desktop session) "
+                                 "and retry.") from None
     except KeyringError as exc:
         raise KeyringUnavailable(unavailable_message(f"{type(exc).__name__}: {exc}")) from None
     except Exception as exc:  # a back-end's own error (D-Bus, file): reported, never a traceback with locals
@@ -115,8 +120,10 @@ def keyring_status(backend: Optional[Any] = None) -> tuple[bool, str]:
         return False, str(exc)
     kind = type(kr)
     if kind.__module__.startswith("keyrings.alt") and "Plaintext" in kind.__name__:
-        return True, "Keys are kept by keyrings.alt in a plain file in your home directory (readable by anyone who can read it)."
-    return True, f"Keys are kept in the OS keyring ({getattr(kind, 'name', kind.__name__)}), never in settings or the database."
+        return True, ("Keys are kept by keyrings.alt in a plain file in your home directory "
+                      "(readable by anyone who can read it).")
+    name = getattr(kind, "name", kind.__name__)
+    return True, f"Keys are kept in the OS keyring ({name}), never in settings or the database."
 
 
 def save_credentials(creds: Credentials, backend: Optional[Any] = None) -> None:
@@ -140,7 +147,8 @@ def load_credentials(exchange_id: str, backend: Optional[Any] = None) -> Optiona
         fields = json.loads(stored)
         return Credentials(exchange_id, str(fields["api_key"]), str(fields["secret"]), fields.get("password") or None)
     except (ValueError, TypeError, KeyError, AttributeError):
-        raise InputError(f"the keyring entry {SERVICE}/{exchange_id} was not written by atb-tui: delete it and enter the keys again") from None
+        raise InputError(f"the keyring entry {SERVICE}/{exchange_id} was not written by atb-tui: "
+                         "delete it and enter the keys again") from None
 
 
 def delete_credentials(exchange_id: str, backend: Optional[Any] = None) -> bool:
