@@ -85,3 +85,29 @@ class SessionEquity(SQLModel, table=True):
     time_ms: int
     close: float
     equity: float
+
+
+class SessionOrder(SQLModel, table=True):
+    """An exchange order of a live session (:class:`engine.session.exchange_broker.OrderRecord`), saved
+    before it is sent and after every change, so a restart knows every order that may stand."""
+
+    __tablename__ = "session_order"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="trading_session.id", ondelete="CASCADE", index=True)
+    symbol: str
+    client_order_id: str = Field(index=True, sa_column_kwargs={"unique": True})
+    side: str  # buy | sell
+    kind: str  # market | stop_loss
+    qty: float
+    status: str  # an OrderStatus
+    exchange_order_id: Optional[str] = None
+    filled_qty: float = 0.0
+    avg_price: float = 0.0
+    fee: float = 0.0  # in quote currency
+    base_fee: float = 0.0  # the part of it taken in the base asset, as a quantity
+    stop_price: Optional[float] = None
+    ref_price: Optional[float] = None
+    message: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
