@@ -78,3 +78,51 @@ async def test_a_paper_session_from_start_to_restart(tmp_path) -> None:
             assert screen.books[symbol].position == pos
         assert "r resumes it" in screen.status_text
         assert screen.query_one("#live-fills", DataTable).row_count == len(rows)
+
+
+async def test_quick_choices_and_amounts_under_the_market_minimum(tmp_path) -> None:
+    from textual.widgets import Button
+
+    from tests.live_support import HeldFeed
+
+    app = make_app(tmp_path)
+    app.services.feed_factory = lambda config: HeldFeed(config.symbols, 45, minimum=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        screen = app.screen
+        await pilot.press("n")
+        await _until(pilot, lambda: isinstance(app.screen, StartSessionScreen))
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: screen.session is not None and len(screen.session.open_positions()) == 2)
+        session = screen.session
+        size = session.open_positions()["BTC/USDT"].current_size
+        assert 0.15 < size < 0.2  # 25 % is under 0.05, and 75 % would leave under 0.05
+        screen.query_one("#positions", DataTable).focus()
+        await pilot.press("x")
+        await _until(pilot, lambda: isinstance(app.screen, WhatIfScreen))
+        dialog = app.screen
+        enabled = {pct: not dialog.query_one(f"#quick-{pct}", Button).disabled for pct in (25, 50, 75, 100)}
+        assert enabled == {25: False, 50: True, 75: False, 100: True}
+        dialog.query_one("#amount", Input).value = "25"
+        await pilot.pause()
+        assert "under BTC/USDT's minimum order of 0.05" in dialog.problem
+        await pilot.click("#quick-50")
+        await pilot.pause()
+        assert dialog.query_one("#amount", Input).value == "50" and dialog.problem == ""
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: app.screen is screen)
+        assert abs(session.open_positions()["BTC/USDT"].current_size - size / 2) < 1e-12
+        fills = len(store.session_fills(session.db, session.id))
+        from engine.actions import ActionKind, Amount, AmountUnit, ManualAction
+        from engine.errors import InputError
+
+        try:
+            session.act("BTC/USDT", ManualAction(ActionKind.SCALE_IN, Amount(0.01, AmountUnit.BASE)))
+        except InputError as exc:
+            assert "under BTC/USDT's minimum order" in str(exc)
+        else:
+            raise AssertionError("an order under the minimum was taken")
+        assert len(store.session_fills(session.db, session.id)) == fills
+        await pilot.press("s")
+        await _until(pilot, lambda: screen.session is None)
+        await app.workers.wait_for_complete()

@@ -68,6 +68,17 @@ class ExchangeFeed:
                              index=pd.to_datetime([r[0] for r in rows], unit="ms", utc=True), dtype="float64")
         return frame.fillna({"volume": 0.0})
 
+    def minimum_qty(self, symbol: str, price: float) -> float:
+        """The market's smallest order in base units at ``price``: its minimum amount, or its
+        minimum notional over the price, whichever is larger (0 before the markets are loaded)."""
+        market = (self.client.markets or {}).get(symbol)
+        if not market:
+            return 0.0
+        limits = market.get("limits") or {}
+        amount = (limits.get("amount") or {}).get("min") or 0.0
+        cost = (limits.get("cost") or {}).get("min") or 0.0
+        return max(float(amount), float(cost) / price if price > 0 else 0.0)
+
     def resume_after(self, symbol: str, time_ms: int) -> None:
         self._last[symbol] = max(self._last[symbol] or 0, time_ms)
 

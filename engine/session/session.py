@@ -105,7 +105,7 @@ class LiveSession:
             return session
         if row is not None:
             raise InputError(f"a session named {config.name!r} already exists: resume it (--resume) or choose another name")
-        session_id = store.create_session(db, config)
+        session_id = store.create_session(db, config, now())
         session = cls(db, session_id, config, feed, now=now, listener=listener)
         for symbol, book in session.books.items():
             book.warm_up(feed.history(symbol, None))
@@ -129,7 +129,7 @@ class LiveSession:
     def run(self, stop: Optional[threading.Event] = None) -> str:
         """Trade until the feed ends or ``stop`` is set; returns how it ended."""
         stop = stop or threading.Event()
-        store.set_status(self.db, self.id, "running")
+        store.set_status(self.db, self.id, "running", now=self.now())
         try:
             while not stop.is_set():
                 if self.paused.is_set():
@@ -141,7 +141,7 @@ class LiveSession:
         finally:
             self.flush()
         status = "ended" if self.feed.ended and not stop.is_set() else "stopped"
-        store.set_status(self.db, self.id, status)
+        store.set_status(self.db, self.id, status, now=self.now())
         self.listener(SessionStopped(status))
         return status
 
@@ -187,14 +187,35 @@ class LiveSession:
         self.listener(PriceMoved(price.symbol, price.price, unrealized))
 
     # ------------------------------------------------------------------ manual actions
+    def minimum_qty(self, symbol: str) -> float:
+        """The smallest order the market takes at the last price (0 where the feed knows none)."""
+        book = self._book(symbol)
+        known = getattr(self.feed, "minimum_qty", None)
+        if known is None or book.last_price is None:
+            return 0.0
+        return float(known(symbol, book.last_price))
+
+    def _check_minimum(self, symbol: str, result: Preview) -> Preview:
+        """Refuse what the exchange would: an order, or a remainder, under the market's minimum."""
+        least = self.minimum_qty(symbol)
+        if least <= 0.0 or result.qty <= 0.0:
+            return result
+        if result.qty < least:
+            raise InputError(f"{result.qty:.8g} {symbol.split('/')[0]} is under {symbol}'s minimum order of {least:.8g}")
+        if 0.0 < result.size_after < least:
+            raise InputError(f"it would leave {result.size_after:.8g}, under {symbol}'s minimum order of {least:.8g}, "
+                             "which could not be sold later: close it all instead")
+        return result
+
     def preview(self, symbol: str, action: ManualAction) -> Preview:
         with self.lock:
-            return self._book(symbol).preview(action)
+            return self._check_minimum(symbol, self._book(symbol).preview(action))
 
     def act(self, symbol: str, action: ManualAction) -> Preview:
         """Take ``action`` on ``symbol`` at its last price, committed before it is reported."""
         with self.lock:
             book = self._book(symbol)
+            self._check_minimum(symbol, book.preview(action))  # before anything changes
             mark = book.engine.journal.mark()
             result = book.act(action)
             fills = book.engine.journal.fills[mark.fills:]
@@ -240,7 +261,7 @@ class LiveSession:
     def stop_now(self) -> None:
         """Interrupted (Ctrl+C): keep what is done, mark the session stopped."""
         self.flush()
-        store.set_status(self.db, self.id, "stopped")
+        store.set_status(self.db, self.id, "stopped", now=self.now())
 
     def flush(self) -> None:
         """Commit the quiet bars not yet written (on stop)."""

@@ -27,9 +27,11 @@ def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
-def create_session(db: Database, config: SessionConfig) -> int:
+def create_session(db: Database, config: SessionConfig, now: Optional[datetime] = None) -> int:
+    when = now or utcnow()
     with Session(db) as s:
-        row = TradingSession(name=config.name, mode=config.mode, config=config.to_dict())
+        row = TradingSession(name=config.name, mode=config.mode, config=config.to_dict(), created_at=when,
+                             updated_at=when)
         s.add(row)
         try:
             s.commit()
@@ -52,11 +54,11 @@ def list_sessions(db: Database) -> list[TradingSession]:
         return list(s.exec(select(TradingSession).order_by(TradingSession.updated_at.desc())))  # type: ignore[attr-defined]
 
 
-def set_status(db: Database, session_id: int, status: str, message: str = "") -> None:
+def set_status(db: Database, session_id: int, status: str, message: str = "", now: Optional[datetime] = None) -> None:
     with Session(db) as s:
         row = s.get(TradingSession, session_id)
         assert row is not None
-        row.status, row.message, row.updated_at = status, message, utcnow()
+        row.status, row.message, row.updated_at = status, message, now or utcnow()
         s.add(row)
         s.commit()
 

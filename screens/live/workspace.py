@@ -86,7 +86,9 @@ class LiveScreen(Screen):
         for label in POSITION_COLUMNS:
             table.add_column(label, key=label)
         self.query_one("#live-fills", DataTable).add_columns("Time", "Symbol", "Fill", "PnL")
-        self.query_one("#live-sessions", DataTable).add_columns("Session", "Mode", "Feed", "Status", "Symbols", "Updated")
+        sessions = self.query_one("#live-sessions", DataTable)
+        for label in ("Session", "Mode", "Feed", "Status", "Symbols", "Updated"):
+            sessions.add_column(label, key=label)
         self.set_interval(PRICE_REFRESH, self._draw_prices, name="live-prices")
         self._load_stored()
 
@@ -218,6 +220,8 @@ class LiveScreen(Screen):
         self._draw_books()
         self._load_fills()
         self._load_stored()
+        # Its row may still say what the database said a moment before the worker marked it running.
+        self.query_one("#live-sessions", DataTable).update_cell(session.config.name, "Status", "running")
         self.refresh_bindings()
 
     def on_session_failed(self, event: SessionFailed) -> None:
@@ -266,10 +270,12 @@ class LiveScreen(Screen):
         symbol, session = self._selected(), self.session
         if symbol is None or session is None:
             return
-        last = self.books[symbol].last
-        heading = f"{symbol}: a market order at the last price ({_num(last)})"
-        self.app.push_screen(WhatIfScreen(lambda a: session.preview(symbol, a), heading, kind),
-                             lambda action: self._take(symbol, action))
+        view = self.books[symbol]
+        heading = f"{symbol}: a market order at the last price ({_num(view.last)})"
+        size = None if view.position is None else view.position.current_size
+        dialog = WhatIfScreen(lambda a: session.preview(symbol, a), heading, kind, open_size=size,
+                              minimum=session.minimum_qty(symbol))
+        self.app.push_screen(dialog, lambda action: self._take(symbol, action))
 
     def _take(self, symbol: str, action: Optional[ManualAction]) -> None:
         if action is None or self.session is None:

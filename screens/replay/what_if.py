@@ -24,6 +24,7 @@ KINDS = [("Partial exit", ActionKind.PARTIAL_EXIT), ("Scale in", ActionKind.SCAL
 UNITS = [("% of open size", AmountUnit.PERCENT), ("x original size", AmountUnit.FRACTION),
          ("base quantity", AmountUnit.BASE), ("quote amount", AmountUnit.QUOTE)]
 SIDES = [("long", Side.LONG), ("short", Side.SHORT)]
+QUICK = (25, 50, 75, 100)  # % of the open size
 
 
 def _price(text: str, what: str) -> Optional[float]:
@@ -39,11 +40,16 @@ class WhatIfScreen(ModalScreen[Optional[ManualAction]]):
     CSS_PATH = "what_if.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "confirm", "Take it")]
 
-    def __init__(self, preview: Callable[[ManualAction], Preview], heading: str, kind: ActionKind = ActionKind.PARTIAL_EXIT) -> None:
+    def __init__(self, preview: Callable[[ManualAction], Preview], heading: str, kind: ActionKind = ActionKind.PARTIAL_EXIT,
+                 *, open_size: Optional[float] = None, minimum: float = 0.0) -> None:
+        """``open_size`` (a live position's size) adds the 25/50/75/100 % quick choices, each
+        greyed out when it, or what it leaves, is under the market's ``minimum``."""
         super().__init__()
         self.preview = preview
         self.heading = heading
         self.kind = kind
+        self.open_size = open_size
+        self.minimum = minimum
         self.action_ready: Optional[ManualAction] = None
         self.problem = ""
 
@@ -57,6 +63,11 @@ class WhatIfScreen(ModalScreen[Optional[ManualAction]]):
                 yield Label("Amount")
                 yield Input("50", id="amount")
                 yield Select(UNITS, value=AmountUnit.PERCENT, allow_blank=False, id="unit")
+            if self.open_size is not None:
+                with Horizontal(classes="row", id="quick"):
+                    yield Label("Take off")
+                    for pct in QUICK:
+                        yield Button(f"{pct} %", id=f"quick-{pct}", disabled=not self._quick_allowed(pct))
             with Horizontal(classes="row"):
                 yield Label("Side (open)")
                 yield Select(SIDES, value=Side.LONG, allow_blank=False, id="side")
@@ -72,6 +83,18 @@ class WhatIfScreen(ModalScreen[Optional[ManualAction]]):
 
     def on_mount(self) -> None:
         self._update()
+
+    def _quick_allowed(self, pct: int) -> bool:
+        size = self.open_size or 0.0
+        out, rest = size * pct / 100, size * (100 - pct) / 100
+        return out >= self.minimum and not (0.0 < rest < self.minimum)
+
+    @on(Button.Pressed, "#quick Button")
+    def _quick(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.query_one("#kind", Select).value = ActionKind.PARTIAL_EXIT
+        self.query_one("#unit", Select).value = AmountUnit.PERCENT
+        self.query_one("#amount", Input).value = str(event.button.id).removeprefix("quick-")
 
     def build(self) -> ManualAction:
         kind = self.query_one("#kind", Select).value
