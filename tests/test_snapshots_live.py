@@ -46,9 +46,19 @@ async def _two_positions(pilot) -> LiveScreen:  # type: ignore[no-untyped-def]
                  and all(v.position is not None and v.last == session.books[s].last_price
                          and f"{v.last:,.2f}" in str(screen.query_one("#positions", DataTable).get_row(s)[5])
                          for s, v in screen.books.items()))
+    screen.refit_positions()  # column widths from the final cells, not from the ticks on the way
     screen.query_one("#positions", DataTable).focus()
-    await pilot.pause()
+    await _tables_settled(pilot)
     return screen
+
+
+async def _tables_settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    """DataTables size their columns when idle, after rows change: wait until none has any
+    sizing left to do, then for one more frame."""
+    tables = list(pilot.app.screen.query(DataTable))
+    await _until(pilot, lambda: not any(t._require_update_dimensions or t._new_rows or t._updated_cells
+                                        for t in tables))
+    await pilot.pause()
 
 
 async def _still(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -56,6 +66,8 @@ async def _still(pilot) -> None:  # type: ignore[no-untyped-def]
         field.cursor_blink = False
     pilot.app.clear_notifications()
     await pilot.pause()
+    if isinstance(pilot.app.screen, LiveScreen):
+        await _tables_settled(pilot)
 
 
 def test_live_workspace_with_two_open_positions(snap_compare, tmp_path, monkeypatch) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input
 
-from engine.session.feed import ReplayFeed, sample_feed_candles
 from engine.session.session import LiveSession
 from engine.session import store
 from screens.live.start import StartSessionScreen
@@ -17,14 +16,16 @@ from tests.ui_support import make_app
 SIZE = (160, 50)
 
 
-def fast_sample(config):  # type: ignore[no-untyped-def]
-    """The sample feed at 400 candles a second: positions open within a second."""
-    return ReplayFeed({s: c.iloc[:3000] for s, c in sample_feed_candles(list(config.symbols)).items()}, 400.0)
+def held(config):  # type: ignore[no-untyped-def]
+    """45 sample candles (both symbols long by then), then a market that stands still."""
+    from tests.live_support import HeldFeed
+
+    return HeldFeed(config.symbols, 45)
 
 
 async def test_a_paper_session_from_start_to_restart(tmp_path) -> None:
     app = make_app(tmp_path)
-    app.services.feed_factory = fast_sample
+    app.services.feed_factory = held
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         screen = app.screen
@@ -35,8 +36,7 @@ async def test_a_paper_session_from_start_to_restart(tmp_path) -> None:
         await pilot.press("ctrl+s")
         await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and screen.session is not None)
         session: LiveSession = screen.session
-        await _until(pilot, lambda: len(session.open_positions()) == 2)
-        session.paused.set()  # hold the market still while the trader acts
+        await _until(pilot, lambda: len(session.open_positions()) == 2 and sum(b.bars for b in session.books.values()) == 90)
         table = screen.query_one("#positions", DataTable)
         table.focus()
         table.move_cursor(row=0)
