@@ -77,9 +77,10 @@ def _live(ns) -> int:  # type: ignore[no-untyped-def]
     if config.mode == "live" and not ns.yes:
         _confirm_live(config.name)
     db = open_db(ns.db)
-    feed = open_feed(config)
     printer = None if ns.json else _print_event
-    session = LiveSession.start(db, config, feed, resume=ns.resume, listener=printer)
+    client, broker_factory = _exchange(config, db) if config.mode == "live" else (None, None)
+    feed = open_feed(config, client=client)
+    session = LiveSession.start(db, config, feed, resume=ns.resume, listener=printer, broker_factory=broker_factory)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -94,6 +95,23 @@ def _live(ns) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK
 
 
+def _exchange(config, db):  # type: ignore[no-untyped-def]
+    """The authenticated client and the broker factory of a live session (keys from the keyring)."""
+    from engine.errors import InputError
+    from engine.session.credentials import ccxt_options, load_credentials
+    from engine.session.exchange_broker import ExchangeBroker
+    from engine.session.exchange_client import exchange_client
+    from engine.session.order_store import SqlOrderStore
+
+    creds = load_credentials(config.exchange)
+    if creds is None:
+        raise InputError(f"no API keys for {config.exchange} in the OS keyring: add them in the TUI (Settings, "
+                         "API keys…) first")
+    client = exchange_client(config.exchange, sandbox=config.sandbox, api_url=config.api_url,
+                             credentials=ccxt_options(creds))
+    return client, lambda session_id: ExchangeBroker(client, SqlOrderStore(db, session_id))
+
+
 def _confirm_live(name: str) -> None:
     from engine.errors import InputError
 
@@ -105,7 +123,7 @@ def _confirm_live(name: str) -> None:
 
 
 def _print_event(event) -> None:  # type: ignore[no-untyped-def]
-    from engine.session.session import BookChanged, FeedChanged
+    from engine.session.session import BookChanged, FeedChanged, Reconciled
 
     if isinstance(event, BookChanged):
         for fill in event.fills:
@@ -114,6 +132,9 @@ def _print_event(event) -> None:  # type: ignore[no-untyped-def]
                   f" ({fill.reason.replace('_', ' ')}), balance {event.balance:,.2f}", flush=True)
     elif isinstance(event, FeedChanged):
         print(f"feed: {event.status.describe()}", file=sys.stderr, flush=True)
+    elif isinstance(event, Reconciled):
+        for line in event.lines:
+            print(f"reconciled: {line}", file=sys.stderr, flush=True)
 
 
 def _strategies() -> int:

@@ -121,8 +121,8 @@ def test_names_are_unique_and_resume_needs_a_session(tmp_path) -> None:
         LiveSession.start(db, SessionConfig("two", BASE), ReplayFeed(_candles(["BTC/USDT"])), resume=True)
 
 
-def test_live_mode_is_refused_until_real_orders_are_wired(tmp_path) -> None:
+def test_live_mode_needs_an_exchange_broker(tmp_path) -> None:
     config = SessionConfig("real", BASE, mode="live", feed="exchange")
-    with pytest.raises(InputError, match="--paper"):
+    with pytest.raises(InputError, match="exchange broker"):
         LiveSession.start(_db(tmp_path), config, ReplayFeed(_candles(["BTC/USDT"])))
     assert store.get_session(_db(tmp_path), "real") is None

@@ -47,10 +47,14 @@ class Book:
 
     def restore(self, saved: dict[str, Any], history: pd.DataFrame) -> None:
         """A stored book: its engine state as committed, its strategy re-fed the candles it had seen."""
-        if len(history) != saved["bars"]:
+        # A stored feed gives back every candle the book saw; an exchange only its recent ones,
+        # which is what a strategy's windows read (recursive smoothings converge on them).
+        last = saved["last_candle_ms"]
+        if len(history) > saved["bars"] or (len(history) and last is not None
+                                            and int(history.index[-1].value // 1_000_000) != last):
             raise InputError(
-                f"{self.symbol}: the session had processed {saved['bars']:,} candles but only "
-                f"{len(history):,} can be found again: its data changed"
+                f"{self.symbol}: the candles up to the session's last one are not those it processed "
+                f"({len(history):,} found for {saved['bars']:,} processed): its data changed"
             )
         if len(history):
             self.live.feed_frame(history)

@@ -66,12 +66,25 @@ class SessionStopped:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Reconciled:
+    """A live session's start: what the exchange and the database disagreed on, and how it was settled."""
+
+    lines: list[str]
+
+
+class SessionHalted(InputError):
+    """The exchange did something the session cannot book: it stops trading until the trader decides."""
+
+
 Listener = Callable[[Any], None]
+BrokerFactory = Callable[[int], Any]  # session id -> engine.session.exchange_broker.ExchangeBroker
 
 
 class LiveSession:
     def __init__(self, db: Database, session_id: int, config: SessionConfig, feed: Feed, *,
-                 now: Callable[[], datetime] = utcnow, listener: Optional[Listener] = None) -> None:
+                 now: Callable[[], datetime] = utcnow, listener: Optional[Listener] = None,
+                 broker: Any = None) -> None:
         self.db, self.id, self.config, self.feed = db, session_id, config, feed
         self.now = now
         self.listener = listener or (lambda event: None)
@@ -83,16 +96,24 @@ class LiveSession:
         self._quiet = {s: 0 for s in config.symbols}  # bars since the book's last commit
         self._equity: dict[str, list[dict[str, Any]]] = {s: [] for s in config.symbols}
         self._feed_state = ""
+        self.broker = broker  # live mode: real orders through it, one LiveExecutions per book
+        if broker is not None:
+            from engine.session.live_broker import LiveExecutions
+
+            for symbol, book in self.books.items():
+                book.engine.broker = LiveExecutions(broker, symbol)
 
     # ------------------------------------------------------------------ opening
     @classmethod
     def start(cls, db: Database, config: SessionConfig, feed: Feed, *, resume: bool = False,
-              now: Callable[[], datetime] = utcnow, listener: Optional[Listener] = None) -> "LiveSession":
+              now: Callable[[], datetime] = utcnow, listener: Optional[Listener] = None,
+              broker_factory: Optional[BrokerFactory] = None) -> "LiveSession":
         """A new session named ``config.name``, or (``resume``) the stored one of that name,
-        its books rebuilt from the database and its strategies from the feed's candles."""
-        if config.mode == "live":
-            # Fills would be simulated while the trader believes they are real: refuse instead.
-            raise InputError("live trading (real orders) is not available in this build yet: run with --paper")
+        its books rebuilt from the database and its strategies from the feed's candles.
+        A live session (real orders) needs ``broker_factory`` and is reconciled with the
+        exchange before it may trade: what cannot be explained halts it (SessionHalted)."""
+        if config.mode == "live" and broker_factory is None:
+            raise InputError("live trading needs an exchange broker (API keys in the keyring): run with --paper")
         row = store.get_session(db, config.name)
         if resume:
             if row is None:
@@ -100,17 +121,38 @@ class LiveSession:
             assert row.id is not None
             stored = SessionConfig.from_dict(row.config)
             config = SessionConfig(**{**stored.__dict__, "speed": config.speed})
-            session = cls(db, row.id, config, feed, now=now, listener=listener)
-            session._restore()
-            return session
-        if row is not None:
+            session_id = row.id
+        elif row is not None:
             raise InputError(f"a session named {config.name!r} already exists: resume it (--resume) or choose another name")
-        session_id = store.create_session(db, config, now())
-        session = cls(db, session_id, config, feed, now=now, listener=listener)
-        for symbol, book in session.books.items():
-            book.warm_up(feed.history(symbol, None))
-            session._commit(book)
+        else:
+            session_id = store.create_session(db, config, now())
+        broker = broker_factory(session_id) if config.mode == "live" and broker_factory is not None else None
+        session = cls(db, session_id, config, feed, now=now, listener=listener, broker=broker)
+        if resume:
+            session._restore()
+        else:
+            for book in session.books.values():
+                book.warm_up(feed.history(book.symbol, None))
+                session._commit(book)
+        if broker is not None:
+            session._reconcile()
         return session
+
+    def _reconcile(self) -> None:
+        from engine.session.reconcile import reconcile
+
+        sizes = {}
+        for symbol, book in self.books.items():
+            pos = book.engine.state.position
+            sizes[symbol] = 0.0 if pos is None else pos.current_size * pos.sign
+        known = {f.client_order_id for f in store.session_fills(self.db, self.id) if f.client_order_id}
+        quote = self.config.symbols[0].split("/")[1]
+        found = reconcile(self.broker, self.broker.store, sizes, quote, fills_known=known)
+        if not found.ok:
+            store.set_status(self.db, self.id, "halted", found.report(), now=self.now())
+            raise SessionHalted(found.report())
+        if found.resolved:
+            self.listener(Reconciled(list(found.resolved)))
 
     def _restore(self) -> None:
         saved = store.load_books(self.db, self.id)
@@ -138,8 +180,9 @@ class LiveSession:
                 if not self.poll_once():
                     if self.feed.ended:
                         break
-        finally:
-            self.flush()
+        except SessionHalted:
+            return "halted"  # nothing more is written: the next start reconciles first
+        self.flush()
         status = "ended" if self.feed.ended and not stop.is_set() else "stopped"
         store.set_status(self.db, self.id, status, now=self.now())
         self.listener(SessionStopped(status))
@@ -164,7 +207,10 @@ class LiveSession:
         if book is None:
             return
         with self.lock:
-            report = book.on_candle(candle)
+            try:
+                report = book.on_candle(candle)
+            except InputError as exc:  # an order refused or lost: the book no longer matches the exchange
+                self._halt(f"{candle.symbol}: {exc}")
             self._equity[book.symbol].append({
                 "session_id": self.id, "symbol": book.symbol, "bar": report.bar, "time_ms": candle.time_ms,
                 "close": candle.close, "equity": report.equity,
@@ -250,13 +296,26 @@ class LiveSession:
     def _commit(self, book: Book, fills: list[FillRecord] = (), trades: list[TradeRecord] = (),  # type: ignore[assignment]
                 candle_ms: Optional[int] = None) -> None:
         when = store.ms_to_datetime(candle_ms) if candle_ms is not None else self.now()
+        rows = [store.fill_row(self.id, book.symbol, f, when) for f in fills]
+        placed = getattr(book.engine.broker, "placed", None)
+        if placed is not None:  # live: each fill is one order, in the same order
+            for row, order in zip(rows, placed[-len(rows):] if rows else []):
+                row["client_order_id"] = order.client_order_id
+            placed.clear()
         store.commit_step(
-            self.db, self.id, book.symbol, book.saved(),
-            fills=[store.fill_row(self.id, book.symbol, f, when) for f in fills], trades=trades,
+            self.db, self.id, book.symbol, book.saved(), fills=rows, trades=trades,
             equity=self._equity[book.symbol],
         )
         self._equity[book.symbol] = []
         self._quiet[book.symbol] = 0
+
+    def _halt(self, why: str) -> None:
+        """Stop trading, fail closed: nothing of the failed step is committed, and the next
+        start reconciles with the exchange before anything else happens."""
+        message = f"halted: {why}. Check the exchange; the next start reconciles the session with it."
+        store.set_status(self.db, self.id, "halted", message, now=self.now())
+        self.listener(SessionStopped("halted", message))
+        raise SessionHalted(message)
 
     def stop_now(self) -> None:
         """Interrupted (Ctrl+C): keep what is done, mark the session stopped."""
