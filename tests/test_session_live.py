@@ -93,3 +93,21 @@ def test_a_fill_the_session_never_booked_halts_it(tmp_path, server) -> None:
     row = store.get_session(db, "real")
     assert row.status == "halted" and "atb-lost" in row.message
     assert not store.session_fills(db, session.id)  # nothing invented
+
+
+def test_the_api_secret_is_written_nowhere(tmp_path, server) -> None:
+    db_path = tmp_path / "live.sqlite"
+    db = open_db(f"sqlite:///{db_path}")
+    clock, now = FakeClock(), [START + 60_000]
+    secret, key = "s3cr3t-9f8e7d6c5b4a", "k3y-0a1b2c3d4e5f"
+    client = exchange_client("binance", api_url=server.url, credentials={"apiKey": key, "secret": secret})
+    client.enableRateLimit = False
+    feed = ExchangeFeed(client, ["BTC/USDT"], "1h", warmup=100, clock=clock, now_ms=lambda: now[0], sleep=clock.sleep)
+    session = LiveSession.start(db, CONFIG, feed,
+                                broker_factory=lambda sid: ExchangeBroker(client, SqlOrderStore(db, sid), sleep=clock.sleep))
+    _until_position(session, server, clock, now)
+    session.stop_now()
+    assert server.order_posts()[0].api_key == key  # the keys were used...
+    for path in tmp_path.iterdir():  # ...and are in no file the session wrote (the database, its WAL)
+        data = path.read_bytes()
+        assert secret.encode() not in data and key.encode() not in data, path.name
