@@ -67,6 +67,7 @@ def _live(ns) -> int:  # type: ignore[no-untyped-def]
 
     from atb_tui.cli_args import session_config_from_args
     from engine.session.feeds import open_feed
+    from engine.session.live_setup import live_exchange
     from engine.session.report import session_json
     from engine.session.session import LiveSession
     from engine.store import open_db
@@ -78,7 +79,7 @@ def _live(ns) -> int:  # type: ignore[no-untyped-def]
         _confirm_live(config.name)
     db = open_db(ns.db)
     printer = None if ns.json else _print_event
-    client, broker_factory = _exchange(config, db) if config.mode == "live" else (None, None)
+    client, broker_factory = live_exchange(config, db) if config.mode == "live" else (None, None)
     feed = open_feed(config, client=client)
     session = LiveSession.start(db, config, feed, resume=ns.resume, listener=printer, broker_factory=broker_factory)
     stop = threading.Event()
@@ -93,23 +94,6 @@ def _live(ns) -> int:  # type: ignore[no-untyped-def]
     else:
         print(f"session {config.name!r} {status}; open positions: {len(session.open_positions())}")
     return EXIT_OK
-
-
-def _exchange(config, db):  # type: ignore[no-untyped-def]
-    """The authenticated client and the broker factory of a live session (keys from the keyring)."""
-    from engine.errors import InputError
-    from engine.session.credentials import ccxt_options, load_credentials
-    from engine.session.exchange_broker import ExchangeBroker
-    from engine.session.exchange_client import exchange_client
-    from engine.session.order_store import SqlOrderStore
-
-    creds = load_credentials(config.exchange)
-    if creds is None:
-        raise InputError(f"no API keys for {config.exchange} in the OS keyring: add them in the TUI (Settings, "
-                         "API keys…) first")
-    client = exchange_client(config.exchange, sandbox=config.sandbox, api_url=config.api_url,
-                             credentials=ccxt_options(creds))
-    return client, lambda session_id: ExchangeBroker(client, SqlOrderStore(db, session_id))
 
 
 def _confirm_live(name: str) -> None:

@@ -126,3 +126,31 @@ async def test_quick_choices_and_amounts_under_the_market_minimum(tmp_path) -> N
         await pilot.press("s")
         await _until(pilot, lambda: screen.session is None)
         await app.workers.wait_for_complete()
+
+
+async def test_live_mode_asks_for_the_name_and_for_keys(tmp_path) -> None:
+    from textual.widgets import Select
+
+    from tests.fake_keyring import MemoryKeyring
+
+    app = make_app(tmp_path)
+    app.services.keyring = MemoryKeyring()  # no keys stored
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        screen = app.screen
+        await pilot.press("n")
+        await _until(pilot, lambda: isinstance(app.screen, StartSessionScreen))
+        dialog = app.screen
+        dialog.query_one("#mode", Select).value = "live"
+        await pilot.pause()
+        assert dialog.config is None and "needs the exchange feed" in dialog.problem
+        dialog.query_one("#feed", Select).value = "exchange"
+        await pilot.pause()
+        assert dialog.config is None and "type the session name" in dialog.problem
+        dialog.query_one("#confirm", Input).value = dialog.query_one("#name", Input).value
+        await pilot.pause()
+        assert dialog.config is not None and dialog.config.mode == "live"
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: app.screen is screen and "no API keys for binance" in screen.status_text)
+        assert screen.session is None
+        assert store.list_sessions(app.services.database()) == []  # nothing was created

@@ -16,6 +16,7 @@ from engine.errors import InputError
 from engine.session.config import SessionConfig
 
 FEEDS = [("Sample candles (offline)", "sample"), ("Exchange (ccxt)", "exchange")]
+MODES = [("Paper: simulated fills", "paper"), ("Live: REAL orders", "live")]
 
 
 class StartSessionScreen(ModalScreen[Optional[SessionConfig]]):
@@ -32,8 +33,8 @@ class StartSessionScreen(ModalScreen[Optional[SessionConfig]]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="start-session"):
-            yield Static("Start a paper session: fills follow the backtest's rules, no order leaves the machine.",
-                         id="start-heading")
+            yield Static("Paper fills follow the backtest's rules and no order leaves the machine. Live places "
+                         "real orders with the API keys in your OS keyring.", id="start-heading")
             for label, widget in (
                 ("Name", Input(self.default_name, id="name")),
                 ("Strategy", Select([(s, s) for s in self.strategies], value=self.base.strategy, allow_blank=False,
@@ -42,6 +43,9 @@ class StartSessionScreen(ModalScreen[Optional[SessionConfig]]):
                 ("Timeframe", Input("1h", id="timeframe")),
                 ("Feed", Select(FEEDS, value="sample", allow_blank=False, id="feed")),
                 ("Speed", Input("5", id="speed", placeholder="candles a second (sample feed), or max")),
+                ("Mode", Select(MODES, value="paper", allow_blank=False, id="mode")),
+                ("Exchange", Input("binance", id="exchange")),
+                ("Confirm", Input("", id="confirm", placeholder="live only: type the session name")),
             ):
                 with Horizontal(classes="row"):
                     yield Label(label)
@@ -66,8 +70,13 @@ class StartSessionScreen(ModalScreen[Optional[SessionConfig]]):
         strategy = str(self.query_one("#strategy", Select).value)
         base = self.base if strategy == self.base.strategy else BacktestConfig(
             **{**self.base.__dict__, "strategy": strategy, "params": {}})
-        return SessionConfig(name=value("name"), base=base, symbols=symbols, timeframe=value("timeframe"),
-                             feed=str(self.query_one("#feed", Select).value), speed=speed)
+        mode = str(self.query_one("#mode", Select).value)
+        config = SessionConfig(name=value("name"), base=base, symbols=symbols, timeframe=value("timeframe"),
+                               feed=str(self.query_one("#feed", Select).value), speed=speed, mode=mode,
+                               exchange=value("exchange"))
+        if mode == "live" and value("confirm") != config.name:
+            raise InputError("live places REAL orders: type the session name in Confirm to go on")
+        return config
 
     @on(Input.Changed)
     @on(Select.Changed)

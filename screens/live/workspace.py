@@ -190,9 +190,14 @@ class LiveScreen(Screen):
 
         services = self.app.services
         try:
-            feed = (services.feed_factory or open_feed)(config)
+            broker_factory = client = None
+            if config.mode == "live":
+                from engine.session.live_setup import live_exchange
+
+                client, broker_factory = live_exchange(config, services.database(), services.keyring)
+            feed = services.feed_factory(config) if services.feed_factory else open_feed(config, client=client)
             session = LiveSession.start(services.database(), config, feed, resume=resume, now=services.now,
-                                        listener=self._hear)
+                                        listener=self._hear, broker_factory=broker_factory)
         except InputError as exc:
             self.post_message(SessionFailed(str(exc)))
             return
