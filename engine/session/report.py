@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Engine as Database
 
 from engine.data.frame import timeframe_ms
 from engine.export import run_document

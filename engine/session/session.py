@@ -19,7 +19,6 @@ from typing import Any, Callable, Optional
 from sqlalchemy.engine import Engine as Database
 
 from engine.actions import ManualAction, Preview
-from engine.core import BarReport
 from engine.enums import ExitReason
 from engine.errors import InputError
 from engine.models import utcnow
