@@ -1,4 +1,4 @@
-"""The Live workspace (F3): paper sessions on a feed, and the trader's hand on their positions.
+"""The Live workspace (F3): paper and live sessions on a feed, and the trader's hand on their positions.
 
 The session runs on a thread worker and tells the screen what happened through
 messages; prices, which can move many times a second, are kept in a dict by the worker
@@ -246,8 +246,10 @@ class LiveScreen(Screen):
 
     def on_session_ended(self, event: SessionEnded) -> None:
         what = {"ended": "the feed has no more candles; positions stay open",
-                "stopped": "stopped; r resumes it"}.get(event.status, event.status)
+                "stopped": "stopped; r resumes it"}.get(event.status, event.message or event.status)
         self._set_status(f"session {self.session_name!r} · {what}")
+        if event.status == "halted":
+            self.notify(event.message, title="Session halted", severity="error", timeout=30)
         self.session = None
         self._load_stored()
         self.refresh_bindings()
