@@ -3,6 +3,8 @@ third off one position and scale into another, stop, and find it all again after
 
 from __future__ import annotations
 
+import dataclasses
+
 from textual.widgets import DataTable, Input
 
 from engine.session.session import LiveSession
@@ -26,13 +28,16 @@ def held(config):  # type: ignore[no-untyped-def]
 async def test_a_paper_session_from_start_to_restart(tmp_path) -> None:
     app = make_app(tmp_path)
     app.services.feed_factory = held
+    app.services.settings = dataclasses.replace(app.services.settings, balance=20_000.0, fee_pct=0.075)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         screen = app.screen
         assert isinstance(screen, LiveScreen)
         await pilot.press("n")
         await _until(pilot, lambda: isinstance(app.screen, StartSessionScreen))
-        assert app.screen.config is not None and app.screen.config.symbols == ("BTC/USDT", "ETH/USDT")
+        config = app.screen.config
+        assert config is not None and config.symbols == ("BTC/USDT", "ETH/USDT")
+        assert (config.base.balance, config.base.fee_pct) == (20_000.0, 0.075)  # the trader's settings
         await pilot.press("ctrl+s")
         await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and screen.session is not None)
         session: LiveSession = screen.session

@@ -23,8 +23,9 @@ class StartSessionScreen(ModalScreen[Optional[SessionConfig]]):
     CSS_PATH = "live.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "start", "Start")]
 
-    def __init__(self, base: BacktestConfig, strategies: list[str], default_name: str) -> None:
+    def __init__(self, base: BacktestConfig, strategies: list[str], default_name: str, exchange: str = "binance") -> None:
         super().__init__()
+        self.exchange = exchange
         self.base = base
         self.strategies = strategies
         self.default_name = default_name
@@ -44,7 +45,7 @@ class StartSessionScreen(ModalScreen[Optional[SessionConfig]]):
                 ("Feed", Select(FEEDS, value="sample", allow_blank=False, id="feed")),
                 ("Speed", Input("5", id="speed", placeholder="candles a second (sample feed), or max")),
                 ("Mode", Select(MODES, value="paper", allow_blank=False, id="mode")),
-                ("Exchange", Input("binance", id="exchange")),
+                ("Exchange", Input(self.exchange, id="exchange")),
                 ("Confirm", Input("", id="confirm", placeholder="live only: type the session name")),
             ):
                 with Horizontal(classes="row"):

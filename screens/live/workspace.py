@@ -153,9 +153,13 @@ class LiveScreen(Screen):
 
         taken = {str(key.value) for key in self.query_one("#live-sessions", DataTable).rows}
         name = next(f"paper-{i}" for i in range(1, 10_000) if f"paper-{i}" not in taken)
-        # Half of each symbol's share per position: room to scale in by hand under the 1x leverage cap.
-        base = BacktestConfig(sizing=Sizing(fraction=0.5))
-        self.app.push_screen(StartSessionScreen(base, strategy_names(), name), self._started)
+        # The trader's own balance and costs; half of each symbol's share per position leaves room
+        # to scale in by hand under the 1x leverage cap.
+        settings = self.app.services.settings
+        base = BacktestConfig(balance=settings.balance, fee_pct=settings.fee_pct, slippage_pct=settings.slippage_pct,
+                              sizing=Sizing(fraction=0.5))
+        self.app.push_screen(StartSessionScreen(base, strategy_names(), name, settings.default_exchange),
+                             self._started)
 
     def _started(self, config: Any) -> None:
         if config is not None:
