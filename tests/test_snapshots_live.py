@@ -12,6 +12,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from engine.session.feed import FeedStatus
+from screens.live.positions import PositionsTable
 from screens.live.start import StartSessionScreen
 from screens.live.workspace import LiveScreen
 from screens.replay.what_if import WhatIfScreen
@@ -44,10 +45,9 @@ async def _two_positions(pilot) -> LiveScreen:  # type: ignore[no-untyped-def]
     await _until(pilot, lambda: sum(b.bars for b in session.books.values()) == 2 * CANDLES
                  and len(screen.query_one("#live-fills", DataTable).rows) == 2
                  and all(v.position is not None and v.last == session.books[s].last_price
-                         and f"{v.last:,.2f}" in str(screen.query_one("#positions", DataTable).get_row(s)[5])
+                         and f"{v.last:,.2f}" == screen.query_one("#positions", PositionsTable).get_row(s)[5]
                          for s, v in screen.books.items()))
-    screen.refit_positions()  # column widths from the final cells, not from the ticks on the way
-    screen.query_one("#positions", DataTable).focus()
+    screen.query_one("#positions", PositionsTable).focus()
     await _tables_settled(pilot)
     return screen
 

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input
 
 from engine.session.session import LiveSession
 from engine.session import store
+from screens.live.positions import PositionsTable
 from screens.live.start import StartSessionScreen
 from screens.live.workspace import LiveScreen
 from screens.replay.what_if import WhatIfScreen
@@ -42,7 +43,7 @@ async def test_a_paper_session_from_start_to_restart(tmp_path) -> None:
         await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and screen.session is not None)
         session: LiveSession = screen.session
         await _until(pilot, lambda: len(session.open_positions()) == 2 and sum(b.bars for b in session.books.values()) == 90)
-        table = screen.query_one("#positions", DataTable)
+        table = screen.query_one("#positions", PositionsTable)
         table.focus()
         table.move_cursor(row=0)
         before = session.open_positions()["BTC/USDT"]
@@ -102,7 +103,7 @@ async def test_quick_choices_and_amounts_under_the_market_minimum(tmp_path) -> N
         session = screen.session
         size = session.open_positions()["BTC/USDT"].current_size
         assert 0.15 < size < 0.2  # 25 % is under 0.05, and 75 % would leave under 0.05
-        screen.query_one("#positions", DataTable).focus()
+        screen.query_one("#positions", PositionsTable).focus()
         await pilot.press("x")
         await _until(pilot, lambda: isinstance(app.screen, WhatIfScreen))
         dialog = app.screen

@@ -12,8 +12,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from rich.cells import cell_len
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,11 +21,10 @@ from textual.widgets import DataTable, Footer, Header
 
 from engine.actions import ActionKind, ManualAction
 from engine.errors import InputError
+from screens.live.positions import PositionsTable
 from screens.live.messages import BookUpdated, FeedUpdated, SessionEnded, SessionFailed, SessionOpened
 from screens.replay.panel import TextPanel
 
-POSITION_COLUMNS = ("Symbol", "Side", "Size", "of", "Avg entry", "Last", "uPnL", "uPnL %", "SL", "TP", "Trailing",
-                    "Targets", "Adds")
 PRICE_REFRESH = 0.1  # seconds between redraws of moving prices
 
 
@@ -69,14 +66,13 @@ class LiveScreen(Screen):
         self._prices_lock = threading.Lock()
         self.status_text = ""
         self.feed_status: Any = None  # engine.session.feed.FeedStatus, as last reported
-        self._shown: dict[str, list[str]] = {}  # the positions table's cells, as drawn
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield TextPanel("No session. n starts a paper session on the sample feed.", id="live-status")
         yield TextPanel("", id="live-feed")
         with Horizontal(id="live-body"):
-            yield DataTable(id="positions", cursor_type="row", zebra_stripes=True)
+            yield PositionsTable(id="positions")
             with Vertical(id="live-side"):
                 yield TextPanel(id="live-account")
                 yield DataTable(id="live-fills", cursor_type="none")  # a log to read, nothing to select
@@ -85,9 +81,6 @@ class LiveScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = "Live"
-        table = self.query_one("#positions", DataTable)
-        for label in POSITION_COLUMNS:
-            table.add_column(label, key=label)
         # Fixed widths: these tables are rebuilt as sessions come and go, and columns that kept
         # re-measuring themselves made the screen jump.
         fills = self.query_one("#live-fills", DataTable)
@@ -278,11 +271,10 @@ class LiveScreen(Screen):
 
     # ------------------------------------------------------------------ the trader's hand
     def _selected(self) -> Optional[str]:
-        table = self.query_one("#positions", DataTable)
-        if not table.row_count:
+        symbol = self.query_one("#positions", PositionsTable).selected
+        if symbol is None:
             self.notify("No position selected.", severity="warning")
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return symbol
 
     def _dialog(self, kind: ActionKind) -> None:
         from screens.replay.what_if import WhatIfScreen
@@ -385,35 +377,14 @@ class LiveScreen(Screen):
             self._draw_books(only=set(moved))
 
     def _reset_books(self) -> None:
-        self.books, self._shown = {}, {}
-        self.query_one("#positions", DataTable).clear()
-
-    def refit_positions(self) -> None:
-        """Rebuild the positions table, its columns as wide as what they hold now (ticks only
-        ever widen them)."""
-        books = self.books
-        self._reset_books()
-        self.books = books
-        self._draw_books()
+        self.books = {}
+        self.query_one("#positions", PositionsTable).clear()
 
     def _draw_books(self, only: Optional[set[str]] = None) -> None:
-        """Only the cells whose text changed are touched, and a column is re-measured only when
-        a cell outgrows it: with twenty positions ticking, re-measuring every column on every
-        tick kept the app too busy to answer keys (330 ms p95 in the bench)."""
-        table = self.query_one("#positions", DataTable)
+        table = self.query_one("#positions", PositionsTable)
         for symbol, view in self.books.items():
-            if only is not None and symbol not in only:
-                continue
-            cells = self._position_cells(symbol, view)
-            shown = self._shown.get(symbol)
-            if shown is None:
-                table.add_row(*(Text(c, no_wrap=True, end="") for c in cells), key=symbol)
-            else:
-                for label, cell, old in zip(POSITION_COLUMNS, cells, shown):
-                    if cell != old:
-                        wider = cell_len(cell) > table.columns[label].content_width  # type: ignore[index]
-                        table.update_cell(symbol, label, Text(cell, no_wrap=True, end=""), update_width=wider)
-            self._shown[symbol] = cells
+            if only is None or symbol in only:
+                table.set_row(symbol, self._position_cells(symbol, view))
         balance = sum(v.balance for v in self.books.values())
         equity = sum(v.equity for v in self.books.values())
         opened = sum(1 for v in self.books.values() if v.position is not None)

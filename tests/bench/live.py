@@ -109,7 +109,7 @@ async def _until(pilot: Any, condition: Callable[[], bool], timeout: float = 60.
 
 
 async def _measure(presses: int) -> dict[str, float]:
-    from textual.widgets import DataTable, Input
+    from textual.widgets import Input
 
     from engine.actions import ActionKind, Amount, AmountUnit, ManualAction
     from engine.enums import Side
@@ -146,7 +146,7 @@ async def _measure(presses: int) -> dict[str, float]:
                     session.act(symbol, ManualAction(ActionKind.OPEN, Amount(100.0, AmountUnit.QUOTE), side=Side.LONG))
             await _until(pilot, lambda: len(session.open_positions()) == len(SYMBOLS)
                          and sum(1 for b in screen.books.values() if b.position is not None) == len(SYMBOLS))
-            table = screen.query_one("#positions", DataTable)
+            table = screen.query_one("#positions")
             table.focus()
             await pilot.pause(0.5)  # prices streaming, the table drawn with them
 
@@ -163,14 +163,13 @@ async def _measure(presses: int) -> dict[str, float]:
             # When the key's handler had run: the actions the bindings call, wrapped.
             handled: list[float] = []
 
-            def mark(action: Callable[[], None]) -> Callable[[], None]:
-                def run() -> None:
-                    action()
+            def mark(action: Callable[..., None]) -> Callable[..., None]:
+                def run(*args: Any) -> None:
+                    action(*args)
                     handled.append(time.perf_counter())
                 return run
 
-            table.action_cursor_down = mark(table.action_cursor_down)  # type: ignore[method-assign]
-            table.action_cursor_up = mark(table.action_cursor_up)  # type: ignore[method-assign]
+            table.action_move = mark(table.action_move)  # type: ignore[method-assign]
             screen.action_pause = mark(screen.action_pause)  # type: ignore[method-assign]
             # Price redraws: _draw_prices draws the books it moved (only=...) when it has any.
             redraws: list[float] = []
