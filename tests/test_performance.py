@@ -60,7 +60,9 @@ def bar_returns(equity: list[float], initial: float) -> list[float]:
         return list((np.asarray(equity) - prev) / prev)
 
 
-money = st.floats(-1e4, 1e4, allow_nan=False)
+# Money, not the float line's far end: amounts around 1e-160 square to subnormals, where
+# two correct ways of taking a standard deviation part company (hypothesis found 7e-162).
+money = st.one_of(st.just(0.0), st.floats(1e-9, 1e4), st.floats(-1e4, -1e-9))
 
 
 @st.composite

@@ -111,3 +111,47 @@ def test_the_api_secret_is_written_nowhere(tmp_path, server) -> None:
     for path in tmp_path.iterdir():  # ...and are in no file the session wrote (the database, its WAL)
         data = path.read_bytes()
         assert secret.encode() not in data and key.encode() not in data, path.name
+
+
+def test_the_stop_rests_on_the_exchange_and_its_fill_is_the_exit(tmp_path, server) -> None:
+    import dataclasses
+
+    from engine.policy import ExitPolicy
+
+    db = open_db(f"sqlite:///{tmp_path / 'live.sqlite'}")
+    clock, now = FakeClock(), [1_704_067_200_000 + 150 * HOUR_MS + 60_000]  # room for a few price cycles
+    config = dataclasses.replace(CONFIG, base=dataclasses.replace(CONFIG.base, policy=ExitPolicy(stop_loss_pct=3.0)))
+    client = exchange_client("binance", api_url=server.url, credentials={"apiKey": "k", "secret": "s"}, timeout_ms=2000)
+    client.enableRateLimit = False
+    feed = ExchangeFeed(client, ["BTC/USDT"], "1h", warmup=100, clock=clock, now_ms=lambda: now[0], sleep=clock.sleep)
+    session = LiveSession.start(db, config, feed, broker_factory=lambda sid: ExchangeBroker(
+        client, SqlOrderStore(db, sid), sleep=clock.sleep))
+    _until_position(session, server, clock, now)
+    pos = session.open_positions()["BTC/USDT"]
+    [stop] = [o for o in server.orders.values() if o.type == "STOP_LOSS"]
+    assert float(stop.quantity) == pytest.approx(pos.current_size) and stop.status == "NEW"
+    assert float(stop.stop_price) == pytest.approx(pos.stop_loss, abs=0.01)
+    # A partial exit first takes the stop off (its coins are locked), then puts it back smaller.
+    session.act("BTC/USDT", ManualAction(ActionKind.PARTIAL_EXIT, Amount(50, AmountUnit.PERCENT)))
+    stops = [o for o in server.orders.values() if o.type == "STOP_LOSS"]
+    assert [o.status for o in stops] == ["CANCELED", "NEW"]
+    left = session.open_positions()["BTC/USDT"].current_size
+    assert float(stops[1].quantity) == pytest.approx(left)
+    # The market falls through the stop while the session waits for its candle: the exchange sells.
+    server.set_price("BTC/USDT", pos.stop_loss * 0.95)
+    assert stops[1].status == "FILLED"
+    sells_before = [p for p in server.order_posts() if p.params.get("type") == "MARKET" and p.params["side"] == "SELL"]
+    book = session.books["BTC/USDT"]
+    for _ in range(120):  # until the engine exits: it books the exchange's fill as that exit
+        if book.engine.state.position is None:
+            break
+        now[0] += HOUR_MS
+        clock.now += 60
+        session.poll_once()
+    assert book.engine.state.position is None
+    sells_after = [p for p in server.order_posts() if p.params.get("type") == "MARKET" and p.params["side"] == "SELL"]
+    assert sells_after == sells_before  # no second sale
+    exit_fill = store.session_fills(db, session.id)[-1]
+    # Whichever exit the engine took next (here the strategy's own), it is the stop's sale.
+    assert exit_fill.kind == "exit" and exit_fill.client_order_id == stops[1].client_order_id
+    assert exit_fill.qty == pytest.approx(left)

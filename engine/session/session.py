@@ -66,6 +66,14 @@ class SessionStopped:
 
 
 @dataclass(frozen=True)
+class SessionNote:
+    """Something the trader should know that stops nothing (a stop order the exchange refused)."""
+
+    symbol: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Reconciled:
     """A live session's start: what the exchange and the database disagreed on, and how it was settled."""
 
@@ -135,7 +143,32 @@ class LiveSession:
                 session._commit(book)
         if broker is not None:
             session._reconcile()
+            session._adopt_stops()
         return session
+
+    def _adopt_stops(self) -> None:
+        """A resumed live session takes back the stop orders still resting for its books."""
+        from engine.session.exchange_broker import OrderStatus
+
+        for order in self.broker.store.orders():
+            book = self.books.get(order.symbol)
+            if book is not None and order.kind == "stop_loss" and order.status == OrderStatus.OPEN:
+                book.engine.broker.stop = order
+        for book in self.books.values():
+            self._protect(book)
+
+    def _protect(self, book: Book) -> None:
+        """Live: the exchange's stop-loss follows the book. A stop it cannot place is said, not fatal:
+        the candle check still takes the stop."""
+        protect = getattr(book.engine.broker, "protect", None)
+        if protect is None:
+            return
+        try:
+            protect(book.engine.state.position)
+        except InputError as exc:
+            if "before the book saw it" in str(exc):
+                self._halt(f"{book.symbol}: {exc}")
+            self.listener(SessionNote(book.symbol, f"no stop-loss order on the exchange: {exc}"))
 
     def _reconcile(self) -> None:
         from engine.session.reconcile import reconcile
@@ -215,10 +248,12 @@ class LiveSession:
                 "close": candle.close, "equity": report.equity,
             })
             self._quiet[book.symbol] += 1
-            if report.fills or report.trades or report.notes or self._quiet[book.symbol] >= CHECKPOINT_BARS:
+            quiet = not (report.fills or report.trades or report.notes)
+            if not quiet or self._quiet[book.symbol] >= CHECKPOINT_BARS:
                 self._commit(book, report.fills, report.trades, candle.time_ms)
-            else:
-                return  # a quiet bar: nothing a listener needs before the next price
+            self._protect(book)  # a trailing stop moves on quiet bars too
+            if quiet:
+                return  # nothing a listener needs before the next price
         self._tell(book, report.fills, report.trades, [n.text for n in report.notes])
 
     def on_price(self, price: Price) -> None:
@@ -266,6 +301,7 @@ class LiveSession:
             fills = book.engine.journal.fills[mark.fills:]
             trades = book.engine.journal.trades[mark.trades:]
             self._commit(book, fills, trades, None)
+            self._protect(book)
         self._tell(book, fills, trades, [])
         return result
 
@@ -281,6 +317,7 @@ class LiveSession:
                 fills = book.engine.journal.fills[mark.fills:]
                 trades = [trade] if trade is not None else []
                 self._commit(book, fills, trades, None)
+                self._protect(book)
             self._tell(book, fills, trades, [])
             closed += trades
         return closed
