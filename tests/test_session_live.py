@@ -155,3 +155,34 @@ def test_the_stop_rests_on_the_exchange_and_its_fill_is_the_exit(tmp_path, serve
     # Whichever exit the engine took next (here the strategy's own), it is the stop's sale.
     assert exit_fill.kind == "exit" and exit_fill.client_order_id == stops[1].client_order_id
     assert exit_fill.qty == pytest.approx(left)
+
+
+def test_an_order_whose_answer_is_lost_is_placed_once_and_booked(tmp_path, server) -> None:
+    db = open_db(f"sqlite:///{tmp_path / 'live.sqlite'}")
+    clock, now = FakeClock(), [START + 60_000]
+    session = _start(db, server, clock, now)
+    _until_position(session, server, clock, now)
+    size = session.open_positions()["BTC/USDT"].current_size
+    # The exchange takes the sell, fills it, and its answer never arrives (the client times out).
+    server.inject("/api/v3/order", "accept_timeout", method="POST")
+    session.act("BTC/USDT", ManualAction(ActionKind.PARTIAL_EXIT, Amount(50, AmountUnit.PERCENT)))
+    sells = [p for p in server.order_posts() if p.params["side"] == "SELL"]
+    assert len(sells) == 1  # asked about by its client order id, never sent again
+    sold = float(server.find_orders(sells[0].client_order_id)[0].executed)
+    assert session.open_positions()["BTC/USDT"].current_size == pytest.approx(size - sold, abs=1e-12)
+    assert store.session_fills(db, session.id)[-1].client_order_id == sells[0].client_order_id
+
+
+def test_a_refused_manual_order_changes_nothing(tmp_path, server) -> None:
+    from engine.errors import InputError
+
+    db = open_db(f"sqlite:///{tmp_path / 'live.sqlite'}")
+    clock, now = FakeClock(), [START + 60_000]
+    session = _start(db, server, clock, now)
+    _until_position(session, server, clock, now)
+    before = session.books["BTC/USDT"].engine.state.copy()
+    fills = len(store.session_fills(db, session.id))
+    server.set_balance("USDT", 1)  # nothing left to buy with
+    with pytest.raises(InputError, match="insufficient balance"):
+        session.act("BTC/USDT", ManualAction(ActionKind.SCALE_IN, Amount(50, AmountUnit.PERCENT)))
+    assert session.books["BTC/USDT"].engine.state == before and len(store.session_fills(db, session.id)) == fills

@@ -38,3 +38,11 @@ class SessionEnded(Message):
 @dataclass
 class SessionFailed(Message):
     message: str
+
+
+@dataclass
+class SessionNoted(Message):
+    """Something to tell the trader that stops nothing: differences reconciled, a refused stop order."""
+
+    title: str
+    text: str

@@ -22,7 +22,8 @@ from textual.widgets import DataTable, Footer, Header
 from engine.actions import ActionKind, ManualAction
 from engine.errors import InputError
 from screens.live.positions import PositionsTable
-from screens.live.messages import BookUpdated, FeedUpdated, SessionEnded, SessionFailed, SessionOpened
+from screens.live.messages import (BookUpdated, FeedUpdated, SessionEnded, SessionFailed, SessionNoted,
+                                  SessionOpened)
 from screens.replay.panel import TextPanel
 
 PRICE_REFRESH = 0.1  # seconds between redraws of moving prices
@@ -209,7 +210,8 @@ class LiveScreen(Screen):
 
     def _hear(self, event: Any) -> None:
         """The session's listener, on the worker's thread: messages, never widgets."""
-        from engine.session.session import BookChanged, FeedChanged, PriceMoved, SessionStopped
+        from engine.session.session import (BookChanged, FeedChanged, PriceMoved, Reconciled, SessionNote,
+                                            SessionStopped)
 
         if isinstance(event, PriceMoved):
             with self._prices_lock:
@@ -220,6 +222,10 @@ class LiveScreen(Screen):
             self.post_message(FeedUpdated(event.status))
         elif isinstance(event, SessionStopped):
             self.post_message(SessionEnded(event.status, event.message))
+        elif isinstance(event, Reconciled):
+            self.post_message(SessionNoted("Reconciled with the exchange", "\n".join(event.lines)))
+        elif isinstance(event, SessionNote):
+            self.post_message(SessionNoted(event.symbol, event.text))
 
     def on_session_opened(self, event: SessionOpened) -> None:
         session = self.session = event.session
@@ -234,6 +240,9 @@ class LiveScreen(Screen):
         self._load_fills()
         self._load_stored()
         self.refresh_bindings()
+
+    def on_session_noted(self, event: SessionNoted) -> None:
+        self.notify(event.text, title=event.title, severity="warning", timeout=20)
 
     def on_session_failed(self, event: SessionFailed) -> None:
         self.session = None
