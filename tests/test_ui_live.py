@@ -68,6 +68,8 @@ async def test_a_paper_session_from_start_to_restart(tmp_path) -> None:
         await pilot.pause(0.2)  # the table redraws prices on its timer
         assert f"{after.current_size:.6g}" in str(table.get_row("BTC/USDT")[2])
         kept = session.open_positions()
+        log = "\n".join(screen.query_one("#live-log").lines)
+        assert "Starting session 'paper-1'" in log and "paper · running" in log and "feed connected" in log
         await pilot.press("s")
         await _until(pilot, lambda: screen.session is None)
         await app.workers.wait_for_complete()

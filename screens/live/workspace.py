@@ -12,12 +12,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Log, TabbedContent, TabPane
 
 from engine.actions import ActionKind, ManualAction
 from engine.errors import InputError
@@ -76,7 +77,13 @@ class LiveScreen(Screen):
             yield PositionsTable(id="positions")
             with Vertical(id="live-side"):
                 yield TextPanel(id="live-account")
-                yield DataTable(id="live-fills", cursor_type="none")  # a log to read, nothing to select
+                with TabbedContent(id="live-tabs"):
+                    with TabPane("Fills", id="tab-fills"):
+                        yield DataTable(id="live-fills", cursor_type="none")  # to read, nothing to select
+                    with TabPane("Orders", id="tab-orders"):
+                        yield DataTable(id="live-orders", cursor_type="none")
+                    with TabPane("Log", id="tab-log"):
+                        yield Log(id="live-log", max_lines=1000)
         yield DataTable(id="live-sessions", cursor_type="row")
         yield Footer()
 
@@ -87,6 +94,9 @@ class LiveScreen(Screen):
         fills = self.query_one("#live-fills", DataTable)
         for label, width in (("Time", 8), ("Symbol", 10), ("Fill", 34), ("PnL", 9)):
             fills.add_column(label, key=label, width=width)
+        orders = self.query_one("#live-orders", DataTable)
+        for label, width in (("Symbol", 10), ("Side", 4), ("Kind", 9), ("Qty", 10), ("Status", 16), ("Avg", 10)):
+            orders.add_column(label, key=label, width=width)
         sessions = self.query_one("#live-sessions", DataTable)
         for label, width in (("Session", 24), ("Mode", 6), ("Feed", 10), ("Status", 12), ("Symbols", 40),
                              ("Updated", 16)):
@@ -238,11 +248,14 @@ class LiveScreen(Screen):
         self._set_status(f"session {session.config.name!r} · {session.config.mode} · running")
         self._draw_books()
         self._load_fills()
+        self._load_orders()
         self._load_stored()
         self.refresh_bindings()
 
     def on_session_noted(self, event: SessionNoted) -> None:
         self.notify(event.text, title=event.title, severity="warning", timeout=20)
+        for line in event.text.splitlines():
+            self._log(f"{event.title}: {line}")
 
     def on_session_failed(self, event: SessionFailed) -> None:
         self.session = None
@@ -350,12 +363,14 @@ class LiveScreen(Screen):
                 # From the database, where they already are: whatever order the messages came in,
                 # each fill is listed once.
                 self._load_fills()
+                self._load_orders()
         for note in change.notes:
             self.notify(f"{change.symbol}: {note}", title="Engine")
 
     def on_feed_updated(self, event: FeedUpdated) -> None:
         self.feed_status = event.status
         self._draw_feed()
+        self._log(f"feed {event.status.describe()}")
 
     def _draw_feed(self) -> None:
         from engine.session.store import ms_to_datetime
@@ -436,3 +451,20 @@ class LiveScreen(Screen):
     def _set_status(self, text: str) -> None:
         self.status_text = text
         self.query_one("#live-status", TextPanel).show(text)
+        self._log(Text.from_markup(text).plain)
+
+    def _log(self, line: str) -> None:
+        """The session's story, newest last: starts, stops, reconciliation, feed trouble, notes."""
+        self.query_one("#live-log", Log).write_line(f"{self.app.services.now():%H:%M:%S} {line}")
+
+    def _load_orders(self) -> None:
+        """A live session's orders, as committed (paper sessions place none)."""
+        from engine.session.order_store import SqlOrderStore
+
+        if self.session is None or self.session.broker is None:
+            return
+        table = self.query_one("#live-orders", DataTable)
+        table.clear()
+        for order in SqlOrderStore(self.session.db, self.session.id).orders()[-200:]:
+            table.add_row(order.symbol, order.side, order.kind, f"{order.qty:.6g}", str(order.status).lower(),
+                          _num(order.avg_price) if order.filled_qty else "—")
