@@ -163,6 +163,8 @@ def test_an_order_whose_answer_is_lost_is_placed_once_and_booked(tmp_path, serve
     session = _start(db, server, clock, now)
     _until_position(session, server, clock, now)
     size = session.open_positions()["BTC/USDT"].current_size
+    heard: list[object] = []
+    session.listener = heard.append
     # The exchange takes the sell, fills it, and its answer never arrives (the client times out).
     server.inject("/api/v3/order", "accept_timeout", method="POST")
     session.act("BTC/USDT", ManualAction(ActionKind.PARTIAL_EXIT, Amount(50, AmountUnit.PERCENT)))
@@ -171,6 +173,9 @@ def test_an_order_whose_answer_is_lost_is_placed_once_and_booked(tmp_path, serve
     sold = float(server.find_orders(sells[0].client_order_id)[0].executed)
     assert session.open_positions()["BTC/USDT"].current_size == pytest.approx(size - sold, abs=1e-12)
     assert store.session_fills(db, session.id)[-1].client_order_id == sells[0].client_order_id
+    from engine.session.session import SessionNote
+
+    assert any(isinstance(e, SessionNote) and "retrying in" in e.text for e in heard)  # the trader is told
 
 
 def test_a_refused_manual_order_changes_nothing(tmp_path, server) -> None:

@@ -107,6 +107,9 @@ class LiveSession:
         if broker is not None:
             from engine.session.live_broker import LiveExecutions
 
+            # The broker's retries ("retrying in 2 s: 429 …") reach the trader like the feed's.
+            broker.on_status = lambda text: self.listener(SessionNote("orders", text))
+
             for symbol, book in self.books.items():
                 book.engine.broker = LiveExecutions(broker, symbol)
 
