@@ -16,14 +16,8 @@ import pytest
 
 from engine.broker import Execution
 from engine.errors import ExchangeError, InputError
-from engine.session.exchange_broker import (
-    ExchangeBroker,
-    MemoryOrderStore,
-    OrderRecord,
-    OrderRejected,
-    OrderStatus,
-    new_client_order_id,
-)
+from engine.session.exchange_broker import ExchangeBroker
+from engine.session.orders import MemoryOrderStore, OrderRecord, OrderRejected, OrderStatus, new_client_order_id
 
 try:
     from tests.fake_exchange import FakeClock, LoopbackBinance

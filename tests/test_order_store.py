@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from engine.errors import ExchangeError
-from engine.session.exchange_broker import ExchangeBroker, OrderRecord, OrderStatus
+from engine.session.exchange_broker import ExchangeBroker
+from engine.session.orders import OrderRecord, OrderStatus
 from engine.session.models import SessionOrder, TradingSession
 from engine.session.order_store import SqlOrderStore
 from engine.session.store import delete_session

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from engine.session.exchange_broker import ExchangeBroker, OrderRecord, OrderStatus
+from engine.session.exchange_broker import ExchangeBroker
+from engine.session.orders import OrderRecord, OrderStatus
 from engine.session.models import TradingSession
 from engine.session.order_store import SqlOrderStore
 from engine.session.reconcile import Reconciliation, reconcile

@@ -11,7 +11,8 @@ from engine.config import BacktestConfig
 from engine.policy import Sizing
 from engine.session import store
 from engine.session.config import SessionConfig
-from engine.session.exchange_broker import ExchangeBroker, OrderRecord, OrderStatus
+from engine.session.exchange_broker import ExchangeBroker
+from engine.session.orders import OrderRecord, OrderStatus
 from engine.session.exchange_client import exchange_client
 from engine.session.exchange_feed import ExchangeFeed
 from engine.session.order_store import SqlOrderStore

@@ -10,136 +10,19 @@ never places two orders.
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
-from enum import StrEnum
 from math import isfinite
-from typing import Any, Optional, Protocol
+from typing import Any, Optional
 
 from engine.broker import Execution
 from engine.errors import ExchangeError, InputError
 from engine.models import utcnow
-
-
-class OrderStatus(StrEnum):
-    NEW = "NEW"  # committed, not yet sent
-    SENT = "SENT"  # in flight
-    UNKNOWN = "UNKNOWN"  # sent, answer lost: only the exchange can say what became of it
-    OPEN = "OPEN"
-    PARTIALLY_FILLED = "PARTIALLY_FILLED"
-    FILLED = "FILLED"
-    CANCELLED = "CANCELLED"  # cancelled or expired, possibly with a filled part
-    REJECTED = "REJECTED"  # never placed
-
-
-_FEE_UNREAD = "fee not read yet"
-UNRESOLVED = frozenset({OrderStatus.NEW, OrderStatus.SENT, OrderStatus.UNKNOWN, OrderStatus.OPEN,
-                        OrderStatus.PARTIALLY_FILLED})
-_LIVE = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
-
-
-def new_client_order_id() -> str:
-    """Short enough for Binance (36 chars of ``[.A-Z:/a-z0-9_-]``), prefixed so ours are recognisable."""
-    return "atb-" + secrets.token_hex(10)
-
-
-def _num(x: float) -> str:
-    return f"{x:.8f}".rstrip("0").rstrip(".")
-
-
-@dataclass(slots=True)
-class OrderRecord:
-    """One order as the session persists it; mutated by the broker, saved after every change."""
-
-    client_order_id: str
-    symbol: str
-    side: str  # "buy" | "sell"
-    kind: str  # "market" | "stop_loss"
-    qty: float  # requested, after precision rounding
-    status: OrderStatus = OrderStatus.NEW
-    exchange_order_id: Optional[str] = None
-    filled_qty: float = 0.0
-    avg_price: float = 0.0
-    fee: float = 0.0  # in quote currency
-    base_fee: float = 0.0  # the part of it taken in the base asset, as a quantity: a buy holds filled_qty - base_fee
-    stop_price: Optional[float] = None
-    ref_price: Optional[float] = None  # the price the decision saw, for slippage
-    message: str = ""
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-    @property
-    def unresolved(self) -> bool:
-        return self.status in UNRESOLVED
-
-    def describe(self) -> str:
-        what = "stop" if self.kind == "stop_loss" else "market"
-        return f"{what} {self.side} {_num(self.qty)} {self.symbol} ({self.client_order_id})"
-
-    def outcome(self) -> str:
-        """What became of it, in words a trader reads."""
-        fill = f"{_num(self.filled_qty)} of {_num(self.qty)} filled at {_num(self.avg_price)}"
-        if self.status is OrderStatus.FILLED:
-            return f"filled {_num(self.filled_qty)} at {_num(self.avg_price)} (fee {_num(self.fee)})"
-        if self.status is OrderStatus.PARTIALLY_FILLED:
-            return f"open, {fill}"
-        if self.status is OrderStatus.CANCELLED:
-            return f"{self.message or 'cancelled'}" + (f", {fill}" if self.filled_qty else ", nothing filled")
-        if self.status is OrderStatus.REJECTED:
-            return f"never placed: {self.message}"
-        return self.status.lower()
-
-
-class OrderRejected(InputError):
-    """The exchange refused the order (funds, size, price): nothing was placed or changed."""
-
-
-class OrderStore(Protocol):
-    def save(self, order: OrderRecord) -> None:
-        """Persist ``order``; it must be durable (committed) when this returns."""
-
-    def unresolved(self) -> list[OrderRecord]:
-        """Orders in NEW, SENT, UNKNOWN, OPEN or PARTIALLY_FILLED."""
-
-
-class MemoryOrderStore:
-    """An :class:`OrderStore` in memory, keeping a copy of every save (for tests)."""
-
-    def __init__(self) -> None:
-        self.orders: dict[str, OrderRecord] = {}
-        self.saves: list[OrderRecord] = []
-
-    def save(self, order: OrderRecord) -> None:
-        copy = replace(order)
-        self.orders[order.client_order_id] = copy
-        self.saves.append(copy)
-
-    def unresolved(self) -> list[OrderRecord]:
-        return [replace(o) for o in self.orders.values() if o.unresolved]
-
-    def statuses(self, client_order_id: str) -> list[OrderStatus]:
-        return [o.status for o in self.saves if o.client_order_id == client_order_id]
-
-
-def _readable(exc: BaseException) -> str:
-    """The exchange's own message, without ccxt's exchange-id prefix and JSON wrapping."""
-    text = re.sub(r"(https?://[^\s?]+)\?\S*", r"\1", " ".join(str(exc).split()))  # no signed query strings
-    body = re.search(r"\{.*\}", text)
-    if body:
-        try:
-            parsed = json.loads(body.group(0))
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and (parsed.get("msg") or parsed.get("message")):
-            return str(parsed.get("msg") or parsed.get("message"))
-    first, _, rest = text.partition(" ")
-    return rest if rest and first.isalnum() and first.islower() else text or type(exc).__name__
+from engine.session.orders import (
+    _FEE_UNREAD, _LIVE, OrderRecord, OrderRejected, OrderStatus, OrderStore, new_client_order_id, num, readable,
+)
 
 
 class ExchangeBroker:
@@ -182,8 +65,8 @@ class ExchangeBroker:
             raise InputError(self._under_minimum(market, qty, amount, price, least))
         most = ((market.get("limits") or {}).get("amount") or {}).get("max")
         if most and amount > most:
-            raise InputError(f"{_num(amount)} {market['base']} is over {symbol}'s largest order of "
-                             f"{_num(most)} {market['base']}")
+            raise InputError(f"{num(amount)} {market['base']} is over {symbol}'s largest order of "
+                             f"{num(most)} {market['base']}")
         return amount
 
     def minimum_qty(self, symbol: str, price: float) -> float:
@@ -221,10 +104,10 @@ class ExchangeBroker:
         base, quote, symbol = market["base"], market["quote"], market["symbol"]
         amount_min = ((market.get("limits") or {}).get("amount") or {}).get("min") or 0.0
         if amount < amount_min * (1 - 1e-9) or amount == 0:
-            return (f"{_num(qty)} {base} is under {symbol}'s minimum order size of {_num(amount_min)} {base}")
+            return (f"{num(qty)} {base} is under {symbol}'s minimum order size of {num(amount_min)} {base}")
         cost_min = market["limits"]["cost"]["min"]
-        return (f"{_num(amount)} {base} at {_num(price)} is {amount * price:.2f} {quote}, under {symbol}'s "
-                f"minimum order value of {_num(cost_min)} {quote} (at least {_num(least)} {base})")
+        return (f"{num(amount)} {base} at {num(price)} is {amount * price:.2f} {quote}, under {symbol}'s "
+                f"minimum order value of {num(cost_min)} {quote} (at least {num(least)} {base})")
 
     # -- placing ----------------------------------------------------------------------------
 
@@ -341,12 +224,12 @@ class ExchangeBroker:
     def _after_refusal(self, order: OrderRecord, exc: BaseException, *, resent: bool) -> dict[str, Any]:
         """A refusal of a resend may be the earlier send standing ("Duplicate order"): ask first."""
         if resent or not isinstance(exc, (*self._rejections, self.x.AuthenticationError)):
-            self._save(order, OrderStatus.UNKNOWN, f"{self.name} answered: {_readable(exc)}")
+            self._save(order, OrderStatus.UNKNOWN, f"{self.name} answered: {readable(exc)}")
             found = self._ask(order)
             if found is not None:
                 return found
-        text = f"{self.name} refused {order.describe()}: {_readable(exc)}"
-        self._save(order, OrderStatus.REJECTED, _readable(exc))
+        text = f"{self.name} refused {order.describe()}: {readable(exc)}"
+        self._save(order, OrderStatus.REJECTED, readable(exc))
         if isinstance(exc, self._rejections):
             raise OrderRejected(text) from exc
         raise ExchangeError(text) from exc
@@ -483,7 +366,7 @@ class ExchangeBroker:
             except self.x.OrderNotFound:
                 raise
             except self.x.BaseError as exc:
-                raise ExchangeError(f"{self.name} refused {what}: {_readable(exc)}") from exc
+                raise ExchangeError(f"{self.name} refused {what}: {readable(exc)}") from exc
 
     def _pause(self, attempt: int, exc: Optional[BaseException], reason: str = "") -> None:
         first, factor, cap = self.backoff
@@ -521,7 +404,7 @@ class ExchangeBroker:
         kinds = ((x.RequestTimeout, "no answer in time"), (x.DDoSProtection, "rate limited"),
                  (x.RateLimitExceeded, "rate limited"), (x.ExchangeNotAvailable, "exchange unavailable"))
         kind = next((label for cls, label in kinds if isinstance(exc, cls)), type(exc).__name__)
-        return f"{kind} ({_readable(exc)[:160]})"
+        return f"{kind} ({readable(exc)[:160]})"
 
     def _status(self, text: str) -> None:
         if self.on_status is not None:

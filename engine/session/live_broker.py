@@ -18,7 +18,8 @@ from typing import Optional
 from engine.broker import Execution
 from engine.errors import ExchangeError
 from engine.records import OpenPosition
-from engine.session.exchange_broker import ExchangeBroker, OrderRecord
+from engine.session.exchange_broker import ExchangeBroker
+from engine.session.orders import OrderRecord
 
 
 class LiveExecutions:

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from sqlalchemy.engine import Engine as Database
 from sqlmodel import Session, col, select
 
-from engine.session.exchange_broker import UNRESOLVED, OrderRecord, OrderStatus
+from engine.session.orders import UNRESOLVED, OrderRecord, OrderStatus
 from engine.session.models import SessionOrder
 
 _FIELDS = tuple(f.name for f in fields(OrderRecord))

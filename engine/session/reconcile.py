@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
 from engine.errors import ExchangeError, InputError
-from engine.session.exchange_broker import OrderRecord, OrderStatus
-from engine.session.exchange_broker import _num as num
-from engine.session.exchange_broker import _readable as readable
+from engine.session.orders import OrderRecord, OrderStatus, num, readable
 
 _FATE_UNKNOWN = (OrderStatus.NEW, OrderStatus.SENT, OrderStatus.UNKNOWN)
 

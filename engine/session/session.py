@@ -151,7 +151,7 @@ class LiveSession:
 
     def _adopt_stops(self) -> None:
         """A resumed live session takes back the stop orders still resting for its books."""
-        from engine.session.exchange_broker import OrderStatus
+        from engine.session.orders import OrderStatus
 
         for order in self.broker.store.orders():
             book = self.books.get(order.symbol)

@@ -9,7 +9,6 @@ or killed is shown from the database as it was left, and resumed with ``r``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from rich.text import Text
@@ -25,23 +24,10 @@ from engine.errors import InputError
 from screens.live.positions import PositionsTable
 from screens.live.messages import (BookUpdated, FeedUpdated, SessionEnded, SessionFailed, SessionNoted,
                                   SessionOpened)
+from screens.live.view import BookView, fill_cells, num, order_cells, position_cells
 from screens.replay.panel import TextPanel
 
 PRICE_REFRESH = 0.1  # seconds between redraws of moving prices
-
-
-@dataclass
-class BookView:
-    """What the table shows of one symbol."""
-
-    position: Any = None  # engine.records.OpenPosition (a copy) or None
-    last: Optional[float] = None
-    balance: float = 0.0
-    equity: float = 0.0
-
-
-def _num(value: Optional[float], fmt: str = ",.2f") -> str:
-    return "—" if value is None else format(value, fmt)
 
 
 class LiveScreen(Screen):
@@ -136,11 +122,8 @@ class LiveScreen(Screen):
             for symbol, book in store.load_books(db, newest.id).items():
                 state = book.state or {}
                 pos = state.get("position")
-                balance = float(state.get("balance", 0.0))
-                position = None if pos is None else position_from_dict(pos)
-                equity = balance if position is None or book.last_price is None else (
-                    balance + position.unrealized_pnl(book.last_price))
-                self.books[symbol] = BookView(position, book.last_price, balance, equity)
+                self.books[symbol] = BookView(None if pos is None else position_from_dict(pos), book.last_price,
+                                              float(state.get("balance", 0.0)))
             # A session still marked running was cut off (the app closed or was killed).
             state = "interrupted" if newest.status == "running" else newest.status
             self._set_status(f"session {newest.name!r} · {newest.mode} · {state}"
@@ -243,8 +226,7 @@ class LiveScreen(Screen):
         for symbol, book in session.books.items():
             st = book.engine.state
             pos = st.position
-            self.books[symbol] = BookView(None if pos is None else pos.copy(), book.last_price, st.balance,
-                                          book.equity())
+            self.books[symbol] = BookView(None if pos is None else pos.copy(), book.last_price, st.balance)
         self._set_status(f"session {session.config.name!r} · {session.config.mode} · running")
         self._draw_books()
         self._load_fills()
@@ -305,7 +287,7 @@ class LiveScreen(Screen):
         if symbol is None or session is None:
             return
         view = self.books[symbol]
-        heading = f"{symbol}: a market order at the last price ({_num(view.last)})"
+        heading = f"{symbol}: a market order at the last price ({num(view.last)})"
         size = None if view.position is None else view.position.current_size
         dialog = WhatIfScreen(lambda a: session.preview(symbol, a), heading, kind, open_size=size,
                               minimum=session.minimum_qty(symbol))
@@ -354,9 +336,7 @@ class LiveScreen(Screen):
         change = event.change
         # The price in the message is as old as the message; the timer may have drawn a newer one.
         last = self.session.books[change.symbol].last_price if self.session is not None else change.last_price
-        pos = change.position
-        equity = change.balance if pos is None or last is None else change.balance + pos.unrealized_pnl(last)
-        self.books[change.symbol] = BookView(pos, last, change.balance, equity)
+        self.books[change.symbol] = BookView(change.position, last, change.balance)
         with self.app.batch_update():
             self._draw_books()
             if change.fills:
@@ -392,11 +372,8 @@ class LiveScreen(Screen):
             return
         self._draw_feed()
         for symbol, price in moved.items():
-            view = self.books.get(symbol)
-            if view is not None:
-                view.last = price
-                if view.position is not None:
-                    view.equity = view.balance + view.position.unrealized_pnl(price)
+            if symbol in self.books:
+                self.books[symbol].last = price
         with self.app.batch_update():
             self._draw_books(only=set(moved))
 
@@ -408,32 +385,12 @@ class LiveScreen(Screen):
         table = self.query_one("#positions", PositionsTable)
         for symbol, view in self.books.items():
             if only is None or symbol in only:
-                table.set_row(symbol, self._position_cells(symbol, view))
+                table.set_row(symbol, position_cells(symbol, view))
         balance = sum(v.balance for v in self.books.values())
         equity = sum(v.equity for v in self.books.values())
         opened = sum(1 for v in self.books.values() if v.position is not None)
         self.query_one("#live-account", TextPanel).show(
             f"balance {balance:,.2f}   equity {equity:,.2f}\nopen positions {opened} of {len(self.books)} symbols")
-
-    @staticmethod
-    def _position_cells(symbol: str, view: BookView) -> list[str]:
-        pos = view.position
-        if pos is None:
-            return [symbol, "flat", "—", "—", "—", _num(view.last), "—", "—", "—", "—", "—", "—", "—"]
-        upnl = pos.unrealized_pnl(view.last) if view.last is not None else None
-        basis = pos.avg_entry_price * pos.current_size
-        pct = None if upnl is None or not basis else upnl / basis * 100
-        trail = "—" if pos.trailing_stop is None else f"{pos.trailing_stop:,.2f}{'' if pos.trailing_active else ' (armed)'}"
-        return [symbol, pos.side.value, f"{pos.current_size:.6g}", f"{pos.original_size:.6g}",
-                _num(pos.avg_entry_price), _num(view.last), _num(upnl, "+,.2f"), _num(pct, "+.2f"),
-                _num(pos.stop_loss), _num(pos.take_profit), trail,
-                f"{pos.partial_exits_done}/{len(pos.policy.exit_targets)}", str(pos.scale_ins_done)]
-
-    @staticmethod
-    def _fill_cells(symbol: str, fill: Any) -> list[str]:
-        what = f"{fill.kind.value.replace('_', ' ')} {fill.side.value} {fill.qty:.4g} @ {fill.price:,.2f}"
-        pnl = f"{fill.pnl:+,.2f}" if fill.kind.value in ("exit", "partial_exit") else ""
-        return [f"bar {fill.bar}", symbol, what, pnl]
 
     def _load_fills(self, session_id: Optional[int] = None) -> None:
         from engine.session import store
@@ -445,7 +402,7 @@ class LiveScreen(Screen):
         table = self.query_one("#live-fills", DataTable)
         table.clear()
         for row in store.session_fills(self.app.services.database(), session_id)[-200:]:
-            table.add_row(*self._fill_cells(row.symbol, store.as_fill_record(row)))
+            table.add_row(*fill_cells(row.symbol, store.as_fill_record(row)))
         table.scroll_end(animate=False)
 
     def _set_status(self, text: str) -> None:
@@ -466,5 +423,4 @@ class LiveScreen(Screen):
         table = self.query_one("#live-orders", DataTable)
         table.clear()
         for order in SqlOrderStore(self.session.db, self.session.id).orders()[-200:]:
-            table.add_row(order.symbol, order.side, order.kind, f"{order.qty:.6g}", str(order.status).lower(),
-                          _num(order.avg_price) if order.filled_qty else "—")
+            table.add_row(*order_cells(order))
