@@ -1,3 +1,3 @@
-from atb_tui.cli import main
+from atb_tui.cli import run
 
-raise SystemExit(main())
+run()

@@ -84,6 +84,8 @@ def build_parser() -> Parser:
     out.add_argument("--no-save", action="store_true", help="do not store the run in the database")
     out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     out.add_argument("--trades-csv", metavar="PATH", help="also write the trades to a CSV file")
+    out.add_argument("--timings", action="store_true",
+                     help="print where the time went (imports, load, signals, run, store, output) to stderr")
 
     rp = sub.add_parser(
         "replay", help="replay a stored run to the end; with --actions, store the what-if branch",

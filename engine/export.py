@@ -1,26 +1,41 @@
 """Serialisations of a finished run for other programs: trades CSV and run JSON.
 
 Shared by the headless CLI and the TUI's export buttons so both write the same files.
-Files are written atomically: a crash leaves the old file or the new one, never half.
+Both are built from the run's columns (:mod:`engine.run_tables`), not trade by trade:
+a million-bar run has tens of thousands of trades. Files are written atomically: a
+crash leaves the old file or the new one, never half.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 from engine.errors import InputError
+from engine.run_tables import TRADE_COLUMNS, RunTables, iso_times
 from engine.runner import BacktestResult
 
-TRADE_COLUMNS = (
-    "trade_no", "side", "entry_time", "entry_price", "exit_time", "exit_price", "size",
-    "pnl", "pnl_pct", "fees", "slippage", "exit_reason", "mfe_pct", "mae_pct", "duration_bars",
-)
+__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "trades_csv", "trade_dicts", "check_writable", "write_atomic"]
+
+# JSON names of the fill columns (the store calls the last one avg_entry_price).
+_FILL_KEYS = ("time", "kind", "price", "qty", "fee", "slippage", "pnl", "reason", "avg_entry")
+
+
+def trade_dicts(tables: RunTables) -> list[dict[str, Any]]:
+    """Trades as JSON-ready dicts, each with its fills, times in ISO 8601 UTC."""
+    fills = tables.fills
+    columns = {key: iso_times(fills[key]) if key == "time" else fills[key].tolist() for key in _FILL_KEYS}
+    fills_of: dict[int, list[dict[str, Any]]] = {}
+    for trade_no, values in zip(fills["trade_no"].tolist(), zip(*(columns[k] for k in _FILL_KEYS))):
+        fills_of.setdefault(trade_no, []).append(dict(zip(_FILL_KEYS, values)))
+    trades = tables.trades
+    columns = {key: iso_times(trades[key]) if key.endswith("_time") else trades[key].tolist() for key in TRADE_COLUMNS}
+    rows = [dict(zip(TRADE_COLUMNS, values)) for values in zip(*(columns[k] for k in TRADE_COLUMNS))]
+    for row in rows:
+        row["fills"] = fills_of.get(row["trade_no"], [])
+    return rows
 
 
 def run_document(result: BacktestResult, run_id: Optional[int]) -> dict[str, Any]:
@@ -41,21 +56,21 @@ def run_document(result: BacktestResult, run_id: Optional[int]) -> dict[str, Any
         "parent_run_id": result.parent_run_id,
         "actions": result.actions,
         "metrics": result.metrics,
-        "trades": result.trade_dicts(),
+        "trades": trade_dicts(result.tables),
     }
 
 
 def run_json(result: BacktestResult, run_id: Optional[int]) -> str:
-    return json.dumps(run_document(result, run_id), allow_nan=False)
+    import orjson
+
+    return orjson.dumps(run_document(result, run_id)).decode()
 
 
 def trades_csv(result: BacktestResult) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=TRADE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in result.trade_dicts():
-        writer.writerow({k: row[k] for k in TRADE_COLUMNS})
-    return buf.getvalue()
+    frame = result.tables.trades.loc[:, list(TRADE_COLUMNS)].copy()
+    for column in ("entry_time", "exit_time"):
+        frame[column] = iso_times(frame[column])
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def check_writable(path: str | Path, what: str = "--trades-csv") -> Path:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -18,9 +19,13 @@ from engine.backtest import Backtest
 from engine.config import BacktestConfig, DataSpec, parse_date
 from engine.errors import DataError
 from engine.metrics import compute_metrics
+from engine.phases import PhaseListener
 from engine.records import FillRecord, TradeRecord
 from engine.strategies import create_strategy
 from engine.strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from engine.run_tables import RunTables
 
 Progress = Callable[[int, int], None]
 
@@ -63,40 +68,12 @@ class BacktestResult:
     def timeframe(self) -> str:
         return str(self.candles.attrs.get("timeframe") or self.config.data.timeframe or "")
 
-    def trade_dicts(self) -> list[dict[str, Any]]:
-        """Trades as JSON-ready dicts, times in ISO 8601 UTC."""
-        index = self.candles.index
+    @cached_property
+    def tables(self) -> "RunTables":
+        """The trades and fills as columns, for the store, the exports and the screens."""
+        from engine.run_tables import run_tables
 
-        def iso(bar: int) -> str:
-            return index[bar].isoformat()
-
-        fills_of: dict[int, list[dict[str, Any]]] = {}
-        for f in self.fills:
-            fills_of.setdefault(f.trade_no, []).append({
-                "time": iso(f.bar), "kind": f.kind.value, "price": f.price, "qty": f.qty, "fee": f.fee,
-                "slippage": f.slippage, "pnl": f.pnl, "reason": f.reason, "avg_entry": f.avg_entry,
-            })
-        return [
-            {
-                "trade_no": t.trade_no,
-                "side": t.side.value,
-                "entry_time": iso(t.entry_bar),
-                "entry_price": t.entry_price,
-                "exit_time": iso(t.exit_bar),
-                "exit_price": t.exit_price,
-                "size": t.size,
-                "pnl": t.pnl,
-                "pnl_pct": t.pnl_pct,
-                "fees": t.fees,
-                "slippage": t.slippage,
-                "exit_reason": t.exit_reason.value,
-                "mfe_pct": t.mfe_pct,
-                "mae_pct": t.mae_pct,
-                "duration_bars": t.duration_bars,
-                "fills": fills_of.get(t.trade_no, []),
-            }
-            for t in self.trades
-        ]
+        return run_tables(self)
 
 
 def checked_strategy(config: BacktestConfig, candles: pd.DataFrame) -> Strategy:
@@ -129,10 +106,18 @@ def run_backtest(
     *,
     progress: Optional[Progress] = None,
     cancel: Optional[threading.Event] = None,
+    phase: Optional[PhaseListener] = None,
 ) -> BacktestResult:
+    """``phase`` hears each phase's name as it begins: load, signals, run, metrics."""
+    phase = phase or (lambda _name: None)
     if candles is None:
         create_strategy(config.strategy, config.params)  # bad parameters fail before any download
+        phase("load")
         candles = load_data(config.data, cancel=cancel)
+    phase("signals")
     strategy = checked_strategy(config, candles)
-    bt = Backtest(candles, strategy, config.settings).run(progress=progress, cancel=cancel)
+    bt = Backtest(candles, strategy, config.settings)
+    phase("run")
+    bt.run(progress=progress, cancel=cancel)
+    phase("metrics")
     return result_of(config, candles, bt)

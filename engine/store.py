@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from sqlalchemy import delete, event, insert, update
+from sqlalchemy import delete, event, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from engine.errors import InputError
-from engine.models import Fill, Run, RunKind, Trade
+from engine.models import ExitReason, Fill, FillKind, Run, RunKind, Side, Trade
 from engine.session import models as _session_tables  # noqa: F401  (created with the rest)
 from engine.paths import DB_ENV, default_db_url
 from engine.runner import BacktestResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DB_ENV", "default_db_url", "open_db", "save_backtest", "list_runs", "get_run", "run_trades", "run_fills", "delete_run"]
 
@@ -80,58 +83,55 @@ def downsample(values: Any, points: int = 400) -> list[float]:
     return arr[idx].tolist()
 
 
+def _enum_names(values: "pd.Series", enum_cls: type) -> "pd.Series":
+    return values.map({member.value: member.name for member in enum_cls})
+
+
+def _trade_rows(run_id: int, trades: "pd.DataFrame") -> "pd.DataFrame":
+    return trades.assign(
+        run_id=run_id, side=_enum_names(trades["side"], Side),
+        exit_reason=_enum_names(trades["exit_reason"], ExitReason),
+        duration_seconds=(trades["exit_time"] - trades["entry_time"]).dt.total_seconds(),
+    ).drop(columns=["entry_bar", "exit_bar"])
+
+
+def _fill_rows(run_id: int, fills: "pd.DataFrame") -> "pd.DataFrame":
+    return fills.assign(
+        run_id=run_id, kind=_enum_names(fills["kind"], FillKind), side=_enum_names(fills["side"], Side),
+    ).rename(columns={"avg_entry": "avg_entry_price"}).drop(columns=["bar"])
+
+
 def save_backtest(
     engine: Engine, result: BacktestResult, kind: RunKind = RunKind.BACKTEST, created_at: Optional[datetime] = None,
 ) -> int:
     """Store a finished run with its trades and fills in one transaction; returns the run id.
 
+    Trades and fills go in set-based (:mod:`engine.bulk_insert`), never row by row.
     A replay branch (``result.parent_run_id`` set) keeps its manual actions in its config.
     ``created_at`` defaults to now; the TUI passes its own clock, which tests fix."""
+    from engine.bulk_insert import insert_frame
     from engine.fingerprint import candles_fingerprint
 
     index = result.candles.index
-    times = list(index.to_pydatetime()) if len(result.fills) > 64 else None
-
-    def at(bar: int) -> datetime:
-        return times[bar] if times is not None else index[bar].to_pydatetime()
-
     cfg = result.config
     run = Run(
         kind=kind, strategy=cfg.strategy, symbol=result.symbol, timeframe=result.timeframe,
-        data_source=result.source, period_start=at(0), period_end=at(len(index) - 1),
+        data_source=result.source, period_start=index[0].to_pydatetime(), period_end=index[-1].to_pydatetime(),
         config={**cfg.to_dict(), **({"actions": result.actions} if result.actions else {})},
         metrics=result.metrics, equity_curve=downsample(result.equity),
         parent_run_id=result.parent_run_id, data_fingerprint=candles_fingerprint(result.candles),
         **({"created_at": created_at} if created_at is not None else {}),
     )
+    tables = result.tables
     try:
         with Session(engine) as session:
             session.add(run)
             session.flush()
             run_id = run.id
             assert run_id is not None
-            if result.trades:
-                session.execute(insert(Trade), [
-                    {
-                        "run_id": run_id, "trade_no": t.trade_no, "side": t.side,
-                        "entry_time": at(t.entry_bar), "entry_price": t.entry_price,
-                        "exit_time": at(t.exit_bar), "exit_price": t.exit_price, "size": t.size,
-                        "pnl": t.pnl, "pnl_pct": t.pnl_pct, "fees": t.fees, "slippage": t.slippage,
-                        "exit_reason": t.exit_reason, "mfe_pct": t.mfe_pct, "mae_pct": t.mae_pct,
-                        "duration_bars": t.duration_bars,
-                        "duration_seconds": (at(t.exit_bar) - at(t.entry_bar)).total_seconds(),
-                    }
-                    for t in result.trades
-                ])
-            if result.fills:
-                session.execute(insert(Fill), [
-                    {
-                        "run_id": run_id, "trade_no": f.trade_no, "kind": f.kind, "side": f.side,
-                        "time": at(f.bar), "price": f.price, "qty": f.qty, "fee": f.fee,
-                        "slippage": f.slippage, "pnl": f.pnl, "reason": f.reason, "avg_entry_price": f.avg_entry,
-                    }
-                    for f in result.fills
-                ])
+            conn = session.connection()
+            insert_frame(conn, Trade.__table__, _trade_rows(run_id, tables.trades))  # type: ignore[attr-defined]
+            insert_frame(conn, Fill.__table__, _fill_rows(run_id, tables.fills))  # type: ignore[attr-defined]
             session.commit()
             return run_id
     except SQLAlchemyError as exc:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.data import parsed_cache
 from engine.data.frame import CANDLE_COLUMNS, PRICE_COLUMNS, frame_from_block, index_from_ns
 from engine.data.timestamps import parse_timestamps
 from engine.data.validate import as_float, raise_first, row_problems
@@ -185,12 +186,15 @@ def load_candles(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{name}: file is empty")
 
     if kind == "csv":
-        frame = _load_csv(p, name, str(p))
-        if frame is not None:
-            return frame
-        raw, lines = _read_csv(p)
-        return _to_frame(raw, name, str(p), lambda i: f"line {lines[i]}", " line 1",
-                         "the file has a header but no rows")
+        frame = parsed_cache.cached_frame(p, str(p))
+        if frame is None:
+            frame = _load_csv(p, name, str(p))
+            if frame is None:
+                raw, lines = _read_csv(p)
+                frame = _to_frame(raw, name, str(p), lambda i: f"line {lines[i]}", " line 1",
+                                  "the file has a header but no rows")
+            parsed_cache.remember(p, frame)
+        return frame
     frame = _load_parquet(p, name, str(p))
     if frame is not None:
         return frame

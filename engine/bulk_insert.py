@@ -1,0 +1,87 @@
+"""Set-based inserts of many rows, by the fastest path each database offers.
+
+A finished million-bar run has a hundred thousand trade and fill rows. Through the ORM
+(or even SQLAlchemy Core, which converts every value of every row in Python) storing
+them took seconds. Here a frame of columns goes to the database in one statement:
+``executemany`` on SQLite's own driver, ``COPY`` on PostgreSQL (psycopg), and Core's
+executemany anywhere else. Always inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection
+
+
+def _utc_naive(series: pd.Series) -> pd.Series:
+    times = pd.DatetimeIndex(series)
+    return pd.Series(times.tz_convert("UTC").tz_localize(None) if times.tz is not None else times)
+
+
+def _time_text(series: pd.Series) -> list[str]:
+    """The text SQLAlchemy itself writes for a naive UTC DateTime on SQLite, which
+    PostgreSQL also reads: ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    values = _utc_naive(series).to_numpy(dtype="datetime64[us]")
+    return [s.replace("T", " ") for s in np.datetime_as_string(values, unit="us").tolist()]
+
+
+def _column_lists(frame: pd.DataFrame, as_text: bool) -> list[list[Any]]:
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            out.append(_time_text(col) if as_text else _utc_naive(col).dt.to_pydatetime().tolist())
+        else:
+            out.append(col.tolist())
+    return out
+
+
+def _sqlite_insert(conn: Connection, table: str, columns: list[str], values: list[list[Any]]) -> None:
+    # Many rows per statement: SQLite binds values just as fast, but the per-statement
+    # work of Python's driver is paid once per chunk instead of once per row.
+    import sqlite3
+
+    width = len(columns)
+    limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    per_statement = max(1, min(500, limit // width))
+    count = len(values[0])
+    flat: list[Any] = [None] * (count * width)  # row-major, interleaved by slice assignment
+    for i, column in enumerate(values):
+        flat[i::width] = column
+    names = ", ".join(f'"{c}"' for c in columns)
+    row = "(" + ", ".join("?" for _ in columns) + ")"
+    full = f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([row] * per_statement)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, count, per_statement):
+            n = min(per_statement, count - start)
+            sql = full if n == per_statement else f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([row] * n)
+            cursor.execute(sql, flat[start * width:(start + n) * width])
+    finally:
+        cursor.close()
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Insert every row of ``frame`` (columns named as the table's) into ``table``.
+
+    Enum columns take the names SQLAlchemy stores (``LONG``), times are UTC."""
+    if frame.empty:
+        return
+    columns = list(frame.columns)
+    dialect = conn.dialect
+    names = ", ".join(f'"{c}"' for c in columns)
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        _sqlite_insert(conn, table.name, columns, _column_lists(frame, as_text=True))
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+        rows = zip(*_column_lists(frame, as_text=True))
+        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        records = [dict(zip(columns, row)) for row in zip(*_column_lists(frame, as_text=False))]
+        conn.execute(table.insert(), records)

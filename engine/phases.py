@@ -1,0 +1,39 @@
+"""Where a job's time goes: named phases in order, each timed until the next begins.
+
+A backtest passes through loading, signals, the run and its metrics (the CLI adds
+storing and output). The CLI's ``--timings`` prints the split, the benchmark reads it,
+and the TUI names the phase a long job is in.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+# Called with a phase's name as it begins.
+PhaseListener = Callable[[str], None]
+
+
+class PhaseClock:
+    """Call it with each phase's name as that phase begins; ``durations`` splits the
+    time since the clock was made (the first phase is ``first``)."""
+
+    def __init__(self, first: str = "imports", clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._marks: list[tuple[str, float]] = [(first, clock())]
+
+    def __call__(self, name: str) -> None:
+        self._marks.append((name, self._clock()))
+
+    def durations(self, until: Optional[float] = None) -> dict[str, float]:
+        end = self._clock() if until is None else until
+        out: dict[str, float] = {}
+        for (name, start), (_next, stop) in zip(self._marks, self._marks[1:] + [("", end)]):
+            out[name] = out.get(name, 0.0) + stop - start
+        return out
+
+    def line(self) -> str:
+        parts = self.durations()
+        total = sum(parts.values())
+        return "timings: " + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in parts.items()) + \
+            f"; total {total:.3f} s"
