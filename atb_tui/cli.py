@@ -7,6 +7,7 @@ database untouched (the run is stored only once it has finished).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -21,9 +22,10 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     from engine.phases import PhaseClock
 
     phase = PhaseClock("imports")
+    gc.disable()  # a headless process that exits after the run: see engine.gc_pause
     from atb_tui.cli_args import config_from_args
     from atb_tui.report import as_table
-    from engine.export import check_writable, run_json, trades_csv, write_atomic
+    from engine.export import check_writable, trades_csv, write_atomic
     from engine.gc_pause import gc_paused
     from engine.runner import run_backtest
     from engine.store import open_db, save_backtest
@@ -33,7 +35,7 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     strategy = create_strategy(config.strategy, config.params)  # validates params before loading data
     if ns.trades_csv:
         check_writable(ns.trades_csv)
-    with gc_paused():  # a headless process that exits after the run: see engine.gc_pause
+    with gc_paused():
         result = run_backtest(config, phase=phase)
         run_id = None
         if not ns.no_save:
@@ -42,15 +44,27 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
         phase("output")
         if ns.trades_csv:
             write_atomic(ns.trades_csv, trades_csv(result))
-        print(run_json(result, run_id) if ns.json else as_table(result, run_id, strategy.describe()), flush=True)
+        if ns.json:
+            _print_json(result, run_id)
+        else:
+            print(as_table(result, run_id, strategy.describe()), flush=True)
     if ns.timings:
         print(phase.line(), file=sys.stderr)
     return EXIT_OK
 
 
+def _print_json(result, run_id) -> None:  # type: ignore[no-untyped-def]
+    """The run's JSON on stdout, streamed: a big run's document is never held whole."""
+    from engine.export import write_run_json
+
+    sys.stdout.flush()
+    write_run_json(result, run_id, sys.stdout.buffer)
+    sys.stdout.buffer.write(b"\n")
+    sys.stdout.buffer.flush()
+
+
 def _replay(ns) -> int:  # type: ignore[no-untyped-def]
     from atb_tui.report import as_table
-    from engine.export import run_json
     from engine.gc_pause import gc_paused
     from engine.models import RunKind
     from engine.replay_job import replay_stored_run
@@ -64,7 +78,10 @@ def _replay(ns) -> int:  # type: ignore[no-untyped-def]
     if result.actions and not ns.no_save:  # a replay without actions is its parent again: nothing new to keep
         run_id = save_backtest(db, result, RunKind.REPLAY)
     label = create_strategy(result.config.strategy, result.config.params).describe()
-    print(run_json(result, run_id) if ns.json else as_table(result, run_id, f"{label}, replay of run #{ns.run_id}"))
+    if ns.json:
+        _print_json(result, run_id)
+    else:
+        print(as_table(result, run_id, f"{label}, replay of run #{ns.run_id}"))
     return EXIT_OK
 
 

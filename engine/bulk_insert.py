@@ -17,6 +17,11 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
 
+# Rows converted to Python values at a time: bounds the memory a very long run's
+# hundreds of thousands of rows would take as Python objects all at once.
+ROWS_PER_BATCH = 100_000
+
+
 def _utc_naive(series: pd.Series) -> pd.Series:
     times = pd.DatetimeIndex(series)
     return pd.Series(times.tz_convert("UTC").tz_localize(None) if times.tz is not None else times)
@@ -69,8 +74,11 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     """Insert every row of ``frame`` (columns named as the table's) into ``table``.
 
     Enum columns take the names SQLAlchemy stores (``LONG``), times are UTC."""
-    if frame.empty:
-        return
+    for start in range(0, len(frame), ROWS_PER_BATCH):
+        _insert(conn, table, frame.iloc[start:start + ROWS_PER_BATCH])
+
+
+def _insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     columns = list(frame.columns)
     dialect = conn.dialect
     names = ", ".join(f'"{c}"' for c in columns)

@@ -8,29 +8,33 @@ crash leaves the old file or the new one, never half.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Iterable, Iterator, Optional
 
 from engine.errors import InputError
 from engine.run_tables import TRADE_COLUMNS, RunTables, iso_times
 from engine.runner import BacktestResult
 
-__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "trades_csv", "trade_dicts", "check_writable", "write_atomic"]
+__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "write_run_json", "trades_json_chunks", "trades_csv", "trade_dicts", "check_writable", "write_atomic"]
 
+TRADES_PER_CHUNK = 20_000
 # JSON names of the fill columns (the store calls the last one avg_entry_price).
 _FILL_KEYS = ("time", "kind", "price", "qty", "fee", "slippage", "pnl", "reason", "avg_entry")
 
 
-def trade_dicts(tables: RunTables) -> list[dict[str, Any]]:
-    """Trades as JSON-ready dicts, each with its fills, times in ISO 8601 UTC."""
+def trade_dicts(tables: RunTables, start: int = 0, stop: Optional[int] = None) -> list[dict[str, Any]]:
+    """Trades ``start:stop`` as JSON-ready dicts, each with its fills, times in ISO 8601 UTC."""
+    trades = tables.trades.iloc[start:stop]
     fills = tables.fills
+    if start or stop is not None:
+        fills = fills[fills["trade_no"].isin(trades["trade_no"])] if len(trades) else fills.iloc[:0]
     columns = {key: iso_times(fills[key]) if key == "time" else fills[key].tolist() for key in _FILL_KEYS}
     fills_of: dict[int, list[dict[str, Any]]] = {}
     for trade_no, values in zip(fills["trade_no"].tolist(), zip(*(columns[k] for k in _FILL_KEYS))):
         fills_of.setdefault(trade_no, []).append(dict(zip(_FILL_KEYS, values)))
-    trades = tables.trades
     columns = {key: iso_times(trades[key]) if key.endswith("_time") else trades[key].tolist() for key in TRADE_COLUMNS}
     rows = [dict(zip(TRADE_COLUMNS, values)) for values in zip(*(columns[k] for k in TRADE_COLUMNS))]
     for row in rows:
@@ -38,9 +42,9 @@ def trade_dicts(tables: RunTables) -> list[dict[str, Any]]:
     return rows
 
 
-def run_document(result: BacktestResult, run_id: Optional[int]) -> dict[str, Any]:
+def run_document(result: BacktestResult, run_id: Optional[int], with_trades: bool = True) -> dict[str, Any]:
     idx = result.candles.index
-    return {
+    document = {
         "run_id": run_id,
         "strategy": result.config.strategy,
         "params": result.config.params,
@@ -56,14 +60,41 @@ def run_document(result: BacktestResult, run_id: Optional[int]) -> dict[str, Any
         "parent_run_id": result.parent_run_id,
         "actions": result.actions,
         "metrics": result.metrics,
-        "trades": trade_dicts(result.tables),
     }
+    if with_trades:
+        document["trades"] = trade_dicts(result.tables)
+    return document
+
+
+def trades_json_chunks(result: BacktestResult, chunk: int = TRADES_PER_CHUNK) -> Iterator[bytes]:
+    """The run's trades as JSON, ``chunk`` trades at a time, each piece the objects alone
+    (comma-separated, no brackets): a run of hundreds of thousands of trades is never
+    held as dicts all at once."""
+    import orjson
+
+    for start in range(0, len(result.tables.trades), chunk):
+        yield orjson.dumps(trade_dicts(result.tables, start, start + chunk))[1:-1]
+
+
+def write_run_json(result: BacktestResult, run_id: Optional[int], out: BinaryIO,
+                   trade_chunks: Optional[Iterable[bytes]] = None) -> None:
+    """The run's JSON document (as :func:`run_document`), streamed to ``out``.
+
+    ``trade_chunks`` are the trades from :func:`trades_json_chunks` when the caller made
+    them already (the CLI does while the run is being stored)."""
+    import orjson
+
+    head = orjson.dumps(run_document(result, run_id, with_trades=False))
+    out.write(head[:-1] + b', "trades": [')
+    for i, piece in enumerate(trades_json_chunks(result) if trade_chunks is None else trade_chunks):
+        out.write(piece if i == 0 else b", " + piece)
+    out.write(b"]}")
 
 
 def run_json(result: BacktestResult, run_id: Optional[int]) -> str:
-    import orjson
-
-    return orjson.dumps(run_document(result, run_id)).decode()
+    buffer = io.BytesIO()
+    write_run_json(result, run_id, buffer)
+    return buffer.getvalue().decode()
 
 
 def trades_csv(result: BacktestResult) -> str:
