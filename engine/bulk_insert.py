@@ -9,7 +9,7 @@ executemany anywhere else. Always inside the caller's transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -22,26 +22,28 @@ from sqlalchemy.engine import Connection
 ROWS_PER_BATCH = 100_000
 
 
-def _utc_naive(series: pd.Series) -> pd.Series:
+def _utc(series: pd.Series) -> pd.DatetimeIndex:
     times = pd.DatetimeIndex(series)
-    return pd.Series(times.tz_convert("UTC").tz_localize(None) if times.tz is not None else times)
+    return times.tz_convert("UTC") if times.tz is not None else times.tz_localize("UTC")
 
 
-def _time_text(series: pd.Series) -> list[str]:
-    """The text SQLAlchemy itself writes for a naive UTC DateTime on SQLite, which
-    PostgreSQL also reads: ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    values = _utc_naive(series).to_numpy(dtype="datetime64[us]")
-    return [s.replace("T", " ") for s in np.datetime_as_string(values, unit="us").tolist()]
+def _time_text(series: pd.Series, offset: str) -> list[str]:
+    """UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` + ``offset``: with no offset, the text
+    SQLAlchemy itself writes on SQLite; PostgreSQL's timestamptz needs the ``+00:00``."""
+    values = _utc(series).tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return [s.replace("T", " ") + offset for s in np.datetime_as_string(values, unit="us").tolist()]
 
 
-def _column_lists(frame: pd.DataFrame, as_text: bool) -> list[list[Any]]:
+def _column_lists(frame: pd.DataFrame, method: str) -> list[list[Any]]:
     out = []
     for name in frame.columns:
         col = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(col):
-            out.append(_time_text(col) if as_text else _utc_naive(col).dt.to_pydatetime().tolist())
-        else:
+        if not pd.api.types.is_datetime64_any_dtype(col):
             out.append(col.tolist())
+        elif method == "core":
+            out.append(list(_utc(col).to_pydatetime()))
+        else:
+            out.append(_time_text(col, "+00:00" if method == "copy" else ""))
     return out
 
 
@@ -70,26 +72,37 @@ def _sqlite_insert(conn: Connection, table: str, columns: list[str], values: lis
         cursor.close()
 
 
-def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
-    """Insert every row of ``frame`` (columns named as the table's) into ``table``.
+def fastest_method(conn: Connection) -> str:
+    """``sqlite``, ``copy`` (PostgreSQL through psycopg) or ``core`` (any other database)."""
+    dialect = conn.dialect
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        return "sqlite"
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        return "copy"
+    return "core"
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame, method: Optional[str] = None) -> None:
+    """Insert every row of ``frame`` (columns named as the table's) into ``table``, by
+    ``method`` (default: :func:`fastest_method`).
 
     Enum columns take the names SQLAlchemy stores (``LONG``), times are UTC."""
+    method = method or fastest_method(conn)
     for start in range(0, len(frame), ROWS_PER_BATCH):
-        _insert(conn, table, frame.iloc[start:start + ROWS_PER_BATCH])
+        _insert(conn, table, frame.iloc[start:start + ROWS_PER_BATCH], method)
 
 
-def _insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+def _insert(conn: Connection, table: Table, frame: pd.DataFrame, method: str) -> None:
     columns = list(frame.columns)
-    dialect = conn.dialect
-    names = ", ".join(f'"{c}"' for c in columns)
-    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
-        _sqlite_insert(conn, table.name, columns, _column_lists(frame, as_text=True))
-    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        rows = zip(*_column_lists(frame, as_text=True))
+    if method == "sqlite":
+        _sqlite_insert(conn, table.name, columns, _column_lists(frame, method))
+    elif method == "copy":
+        names = ", ".join(f'"{c}"' for c in columns)
+        rows = zip(*_column_lists(frame, method))
         with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
             with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
     else:
-        records = [dict(zip(columns, row)) for row in zip(*_column_lists(frame, as_text=False))]
+        records = [dict(zip(columns, row)) for row in zip(*_column_lists(frame, method))]
         conn.execute(table.insert(), records)

@@ -66,18 +66,18 @@ def run_document(result: BacktestResult, run_id: Optional[int], with_trades: boo
     return document
 
 
-def trades_json_chunks(result: BacktestResult, chunk: int = TRADES_PER_CHUNK) -> Iterator[bytes]:
+def trades_json_chunks(result: BacktestResult, chunk: int = TRADES_PER_CHUNK) -> Iterator[memoryview]:
     """The run's trades as JSON, ``chunk`` trades at a time, each piece the objects alone
     (comma-separated, no brackets): a run of hundreds of thousands of trades is never
     held as dicts all at once."""
     import orjson
 
     for start in range(0, len(result.tables.trades), chunk):
-        yield orjson.dumps(trade_dicts(result.tables, start, start + chunk))[1:-1]
+        yield memoryview(orjson.dumps(trade_dicts(result.tables, start, start + chunk)))[1:-1]
 
 
 def write_run_json(result: BacktestResult, run_id: Optional[int], out: BinaryIO,
-                   trade_chunks: Optional[Iterable[bytes]] = None) -> None:
+                   trade_chunks: Optional[Iterable[memoryview]] = None) -> None:
     """The run's JSON document (as :func:`run_document`), streamed to ``out``.
 
     ``trade_chunks`` are the trades from :func:`trades_json_chunks` when the caller made
@@ -87,7 +87,9 @@ def write_run_json(result: BacktestResult, run_id: Optional[int], out: BinaryIO,
     head = orjson.dumps(run_document(result, run_id, with_trades=False))
     out.write(head[:-1] + b', "trades": [')
     for i, piece in enumerate(trades_json_chunks(result) if trade_chunks is None else trade_chunks):
-        out.write(piece if i == 0 else b", " + piece)
+        if i:
+            out.write(b", ")
+        out.write(piece)
     out.write(b"]}")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from engine.enums import ExitReason, FillKind, RunKind, Side
@@ -69,10 +69,15 @@ class Position(SQLModel, table=True):
 
 
 class Fill(SQLModel, table=True):
+    # One index on (run, trade) serves both a run's fills and one trade's. A run's rows
+    # land at its end, where an index on trade_no alone took inserts all over the tree
+    # and doubled the time to store a big run into a well-filled database.
+    __table_args__ = (Index("ix_fill_run_trade", "run_id", "trade_no"),)
+
     id: Optional[int] = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="run.id", index=True)
+    run_id: int = Field(foreign_key="run.id")
     position_id: Optional[int] = Field(default=None, foreign_key="position.id", index=True)
-    trade_no: int = Field(index=True)
+    trade_no: int
     kind: FillKind
     side: Side
     time: datetime

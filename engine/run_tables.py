@@ -106,5 +106,10 @@ def iso_times(times: pd.DatetimeIndex | pd.Series) -> list[str]:
     if not len(values):
         return []
     ns = values.view(np.int64)
-    unit = "s" if not (ns % 1_000_000_000).any() else "us" if not (ns % 1000).any() else "ns"
-    return [s + "+00:00" for s in np.datetime_as_string(values, unit=unit).tolist()]
+    whole = ns % 1_000_000_000 == 0
+    if whole.all():
+        return [s + "+00:00" for s in np.datetime_as_string(values, unit="s").tolist()]
+    # Like isoformat, each time shows a fraction only when it has one.
+    unit = "us" if not (ns % 1000).any() else "ns"
+    text = np.where(whole, np.datetime_as_string(values, unit="s"), np.datetime_as_string(values, unit=unit))
+    return [s + "+00:00" for s in text.tolist()]

@@ -57,9 +57,14 @@ def open_db(url: Optional[str] = None) -> Engine:
     return engine
 
 
+# Indexes earlier versions made that a newer one replaced (table -> index names).
+_RETIRED_INDEXES = {"fill": ("ix_fill_run_id", "ix_fill_trade_no")}
+
+
 def _add_missing_columns(engine: Engine) -> None:
     """Bring a database made by an earlier version up to date: columns added since are
-    added (all nullable), nothing is dropped or rewritten."""
+    added (all nullable), indexes are made as this version declares them; no row is
+    dropped or rewritten."""
     from sqlalchemy import inspect, text
 
     inspector = inspect(engine)
@@ -70,6 +75,13 @@ def _add_missing_columns(engine: Engine) -> None:
                 if column.name not in have and column.nullable:
                     kind = column.type.compile(dialect=engine.dialect)
                     conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            indexes = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for name in _RETIRED_INDEXES.get(table.name, ()):
+                if name in indexes:
+                    conn.execute(text(f'DROP INDEX "{name}"'))
+            for index in table.indexes:
+                if index.name not in indexes:
+                    index.create(conn)
 
 
 def downsample(values: Any, points: int = 400) -> list[float]:
@@ -135,7 +147,15 @@ def save_backtest(
             session.commit()
             return run_id
     except SQLAlchemyError as exc:
-        raise InputError(f"cannot write to the database: {exc.__class__.__name__}: {exc}") from None
+        raise InputError(f"cannot write to the database: {_reason(exc)}") from None
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The database's own one-line reason, without SQLAlchemy's statement and parameters
+    (which, for a bulk insert, are the whole run)."""
+    orig = getattr(exc, "orig", None)
+    text = " ".join(str(orig if orig is not None else exc).split("[SQL:")[0].split())
+    return f"{type(orig or exc).__name__}: {text[:200]}"
 
 
 def list_runs(engine: Engine) -> list[Run]:

@@ -143,3 +143,42 @@ def test_the_console_script_runs_as_a_process(tmp_path) -> None:
     assert json.loads(ok.stdout)["metrics"]["bars"] == 17_544
     bad = subprocess.run([*cmd, "backtest", "--strategy", "sma_cross", "--fee", "abc"], capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_the_console_script_prints_everything_before_its_quick_exit(tmp_path) -> None:
+    """Headless commands skip interpreter teardown: the JSON on a pipe and the stored run
+    must still be complete, and --timings names every phase."""
+    db_file = tmp_path / "q.sqlite"
+    env = {**os.environ, "ATB_TUI_DB": f"sqlite:///{db_file}"}
+    csv_path = tmp_path / "trades.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "atb_tui", "backtest", "--strategy", "sma_cross", "--param", "fast=5",
+         "--param", "slow=20", "--param", "mode=long_short", "--json", "--timings", "--trades-csv", str(csv_path)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert len(document["trades"]) > 500
+    stored = open_db(f"sqlite:///{db_file}")
+    assert len(run_trades(stored, document["run_id"])) == len(document["trades"])
+    with open(csv_path, newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == len(document["trades"])
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("timings: ")]
+    for phase in ("imports", "load", "signals", "run", "metrics", "store", "output", "total"):
+        assert f"{phase} " in line
+
+
+def test_json_streamed_in_slices_is_the_same_document(tmp_path) -> None:
+    import io
+
+    from engine.config import BacktestConfig
+    from engine.export import run_document, trades_json_chunks, write_run_json
+    from engine.runner import run_backtest
+
+    result = run_backtest(BacktestConfig(strategy="sma_cross", params={"fast": 5, "slow": 20, "mode": "long_short"}))
+    whole = json.loads(json.dumps(run_document(result, 7)))
+    assert len(whole["trades"]) > 100
+    for chunk in (1, 7, 10**6):
+        out = io.BytesIO()
+        write_run_json(result, 7, out, trades_json_chunks(result, chunk))
+        assert json.loads(out.getvalue()) == whole

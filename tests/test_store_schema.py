@@ -24,3 +24,22 @@ def test_an_older_database_gains_the_new_fill_column_and_keeps_its_rows(tmp_path
     assert all(f.avg_entry_price is None for f in fills)  # old rows: not recorded
     second = save_backtest(engine, run_backtest(BacktestConfig(strategy="sma_cross")))
     assert all(f.avg_entry_price and f.avg_entry_price > 0 for f in run_fills(engine, second))
+
+
+def test_an_older_database_gets_the_fill_index_of_this_version(tmp_path) -> None:
+    path = tmp_path / "old.sqlite"
+    engine = open_db(f"sqlite:///{path}")
+    run_id = save_backtest(engine, run_backtest(BacktestConfig(strategy="sma_cross")))
+    engine.dispose()
+    with sqlite3.connect(path) as conn:  # as an earlier version left it: two single-column indexes
+        conn.execute('DROP INDEX "ix_fill_run_trade"')
+        conn.execute('CREATE INDEX "ix_fill_run_id" ON "fill" ("run_id")')
+        conn.execute('CREATE INDEX "ix_fill_trade_no" ON "fill" ("trade_no")')
+    engine = open_db(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'fill'")}
+        plan = " ".join(str(r) for r in conn.execute(
+            'EXPLAIN QUERY PLAN SELECT * FROM "fill" WHERE run_id = ? AND trade_no = ?', (run_id, 1)))
+    assert "ix_fill_run_trade" in names and not names & {"ix_fill_run_id", "ix_fill_trade_no"}
+    assert "ix_fill_run_trade" in plan
+    assert run_fills(engine, run_id, 1)

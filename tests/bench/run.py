@@ -2,7 +2,9 @@
 
 Prints figures; asserts nothing (machines are noisy). The job: 1,000,000 one-minute
 synthetic bars, sma_cross 10/30 long/short, fee 0.1 %. Medians of several runs.
-Environment: BENCH_BARS (default 1000000), BENCH_RUNS (5), BENCH_REF_RUNS (3).
+First the whole command a trader types (tests/bench/end_to_end.py), then the parts.
+Environment: BENCH_BARS (default 1000000), BENCH_RUNS (5), BENCH_REF_RUNS (3),
+BENCH_SIZES (100000,1000000,10000000: the scaling rows).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Callable
 BARS = int(os.environ.get("BENCH_BARS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 REF_RUNS = int(os.environ.get("BENCH_REF_RUNS", "3"))
+SIZES = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "100000,1000000,10000000").split(","))
 
 # Room for the scale-in (1.5x the entry at most); at 1x the leverage cap would skip it.
 LEVERAGE = 2.0
@@ -59,27 +62,17 @@ def ours(candles, policy_kw: dict) -> tuple[float, float, object]:
 
 
 def reference(candles) -> tuple[float, float, int]:
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-    from backtesting.test import SMA
+    """backtesting.py on the same bars in memory (the strategy of tests/bench/end_to_end.py)."""
+    from backtesting import Backtest
+
+    from tests.bench.end_to_end import REFERENCE_STRATEGY
 
     data = candles.rename(columns=str.capitalize)
-
-    class SmaCross(Strategy):
-        def init(self):
-            self.fast = self.I(SMA, self.data.Close, 10)
-            self.slow = self.I(SMA, self.data.Close, 30)
-
-        def next(self):
-            # A fixed one-unit size keeps it trading through the whole series (fees would
-            # otherwise leave it too poor to buy a whole unit); the work per trade is the same.
-            if crossover(self.fast, self.slow):
-                self.buy(size=1)
-            elif crossover(self.slow, self.fast):
-                self.sell(size=1)
+    scope: dict[str, object] = {}
+    exec(REFERENCE_STRATEGY, scope)
 
     def job():
-        bt = Backtest(data, SmaCross, cash=1e9, commission=0.001, exclusive_orders=True, finalize_trades=True)
+        bt = Backtest(data, scope["SmaCross"], cash=1e9, commission=0.001, exclusive_orders=True, finalize_trades=True)
         return bt.run()
 
     median, stats = median_time(job, REF_RUNS)
@@ -144,8 +137,19 @@ def main() -> int:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; medians of {RUNS} runs (reference: {REF_RUNS})")
     candles = synthetic_bars(BARS, seed=7)
 
+    from tests.bench.end_to_end import report, report_scaling
+    from tests.bench.store import store_figures
+
     t_plain, bps_plain, res_plain = ours(candles, {})
-    print(f"\n[atb-tui] plain:                  {t_plain:.3f} s  {bps_plain:,.0f} bars/s  "
+    report(BARS, RUNS, REF_RUNS, engine_only=t_plain)
+    print(f"\nstoring that run's {len(res_plain.trades):,} trades and {len(res_plain.fills):,} fills "
+          f"(save_backtest in-process, median of {RUNS}):")
+    for label, seconds in store_figures(res_plain, RUNS).items():
+        print(f"  {label:<36}{seconds:7.3f} s   (target < 0.5 s on SQLite)")
+    report_scaling(SIZES)
+
+    print("\nengine only, in-process (data already in memory, fee 0.1 %):")
+    print(f"[atb-tui] plain:                  {t_plain:.3f} s  {bps_plain:,.0f} bars/s  "
           f"{len(res_plain.trades):,} trades, {len(res_plain.fills):,} fills")
     t_part, bps_part, res_part = ours(candles, PARTIALS)
     print(f"[atb-tui] trailing+2 partials+1 scale-in: {t_part:.3f} s  {bps_part:,.0f} bars/s  "
