@@ -3,27 +3,34 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# setuptools warns about every editable install in a checkout ("folders with the same
+# name as your package"): expected here, and it reads like an error.
+PIP    := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip
 
 .PHONY: run test bench install clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo "atb-tui: creating the virtual environment in $(VENV) ..."
+	@$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
+	@echo "atb-tui: installing atb-tui and its dependencies into $(VENV)"
+	@echo "         (the first time takes 2-3 minutes and about 900 MB on disk; later runs skip this) ..."
+	@$(PIP) install --quiet --disable-pip-version-check --upgrade pip
+	@$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+	@echo "atb-tui: installed."
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/atb-tui
+	@$(BIN)/atb-tui
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	@$(PIP) install --quiet --disable-pip-version-check -e ".[test,bench]"
 	$(BIN)/python -m tests.bench.run
 
 clean:
