@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from screens.run_view import FillRow, TradeRow
+from screens.run_columns import FillRow, TradeRow
 
 
 class TradeDetailScreen(ModalScreen[None]):

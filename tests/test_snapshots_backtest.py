@@ -42,10 +42,9 @@ async def _finished_run(pilot) -> None:
     await pilot.click("#run")
     await pilot.app.workers.wait_for_complete()
     await _until(pilot, lambda: pilot.app.screen.result is not None)
-    # The trades table sizes its columns to their cells when idle, and draws them later
-    # still: wait until its first line shows a whole entry time, or the frame is caught early.
+    # The results come in one message; wait until the trades table draws its first trade.
     table = pilot.app.screen.query_one(TradesTable)
-    await _until(pilot, lambda: table.row_count > 0 and str(table.get_row_at(0)[2]) in table.render_line(1).text)
+    await _until(pilot, lambda: table.row_count > 0 and table.cells_at(0)[2] in table.render_line(1).text)
     await pilot.pause()
 
 
@@ -99,3 +98,32 @@ def test_trade_detail(snap_compare, app_in) -> None:
         await pilot.pause()
 
     assert snap_compare(app_in(), terminal_size=SIZE, run_before=open_trade)
+
+
+def test_trades_sorted_and_paged(snap_compare, app_in) -> None:
+    """PnL descending (the header says so), a page down: the cursor on the last row shown."""
+
+    async def sort_and_page(pilot) -> None:
+        await _finished_run(pilot)
+        table = pilot.app.screen.query_one(TradesTable)
+        table.focus()
+        await pilot.wait_for_scheduled_animations()
+        table.sort_by("pnl", reverse=True)
+        await pilot.press("pagedown")
+        await pilot.pause()
+
+    assert snap_compare(app_in(), terminal_size=SIZE, run_before=sort_and_page)
+
+
+def test_results_at_80x24(snap_compare, app_in) -> None:
+    """A narrow terminal: the form gives up width, the metrics stack, the table is scrolled to."""
+
+    async def to_the_last_trade(pilot) -> None:
+        await _finished_run(pilot)
+        table = pilot.app.screen.query_one(TradesTable)
+        table.focus(scroll_visible=False)
+        await pilot.press("end")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+
+    assert snap_compare(app_in(), terminal_size=(80, 24), run_before=to_the_last_trade)

@@ -48,7 +48,8 @@ async def test_configure_run_and_results_match_the_headless_cli(tmp_path: Path, 
         await pilot.click("#run")
         await app.workers.wait_for_complete()
         await _until(pilot, lambda: screen.result is not None)
-        ui_trades = screen.query_one(TradesTable).trades
+        table = screen.query_one(TradesTable)
+        ui_trades = {n: table.trade(n) for n in table.visible_order()}
         ui_metrics = screen.result.metrics
         run_id = screen.run_id
     code = cli_main([
@@ -61,7 +62,7 @@ async def test_configure_run_and_results_match_the_headless_cli(tmp_path: Path, 
     assert doc["metrics"] == ui_metrics
     assert len(doc["trades"]) == len(ui_trades) > 10
     for cli_trade in doc["trades"]:
-        ui = ui_trades[str(cli_trade["trade_no"])]
+        ui = ui_trades[cli_trade["trade_no"]]
         assert ui.entry_time.isoformat() == cli_trade["entry_time"] and ui.exit_price == cli_trade["exit_price"]
         assert ui.pnl == cli_trade["pnl"] and ui.exit_reason == cli_trade["exit_reason"]
     runs = list_runs(open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}"))
@@ -145,10 +146,10 @@ async def test_sort_trades_open_detail_and_export(tmp_path: Path) -> None:
         table = screen.query_one(TradesTable)
         table.sort_by("pnl")
         order = table.visible_order()
-        pnls = [table.trades[str(n)].pnl for n in order]
+        pnls = [table.trade(n).pnl for n in order]
         assert pnls == sorted(pnls)
         table.sort_by("pnl")  # same column again: descending
-        assert [table.trades[str(n)].pnl for n in table.visible_order()] == sorted(pnls, reverse=True)
+        assert [table.trade(n).pnl for n in table.visible_order()] == sorted(pnls, reverse=True)
         table.focus()
         table.move_cursor(row=0)
         await pilot.press("enter")

@@ -17,6 +17,7 @@ from engine.errors import InputError
 from screens.backtest.messages import (
     BacktestFinished, BacktestProgress, DownloadFinished, DownloadProgress, RunCancelled, RunFailed,
 )
+from screens.run_view import RunView
 from screens.services import Services
 
 Post = Callable[[Message], object]
@@ -50,6 +51,7 @@ def download_job(services: Services, config, post: Post, cancel: threading.Event
 
 
 def backtest_job(services: Services, config, candles, post: Post, cancel: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    from engine.gc_pause import freeze_loaded
     from engine.runner import run_backtest
     from engine.store import save_backtest
 
@@ -65,14 +67,22 @@ def backtest_job(services: Services, config, candles, post: Post, cancel: thread
     try:
         if candles is None:
             candles = services.load_candles(config.data, cancel=cancel)
+        # Opened (the first time, schema checked) before the engine runs: not between its
+        # end and the results, and a database that cannot be opened fails the run early.
+        database = services.database()
         result = run_backtest(config, candles, progress=progress, cancel=cancel)
         if cancel.is_set():
             post(RunCancelled())
             return
-        run_id = save_backtest(services.database(), result, created_at=services.now())
+        run_id = save_backtest(database, result, created_at=services.now())
+        view = RunView.from_result(result, run_id)
+        # The result stays alive (for export and replay): its hundred thousand records would
+        # otherwise be rescanned by every full collection, a stall of a tenth of a second on
+        # a million-bar run, felt as a frozen key. Still freed by reference counting.
+        freeze_loaded()
     except InputError as exc:
         post(RunFailed(str(exc)))
     except Exception as exc:
         post(RunCancelled() if _is_cancellation(exc) else RunFailed(f"backtest failed: {exc.__class__.__name__}: {exc}"))
     else:
-        post(BacktestFinished(result, run_id, services.clock() - started))
+        post(BacktestFinished(result, run_id, services.clock() - started, view))

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from engine.config import BacktestConfig
     from engine.runner import BacktestResult
+    from screens.run_view import RunView
 
 
 @dataclass
@@ -38,6 +39,7 @@ class BacktestFinished(Message):
     result: "BacktestResult"
     run_id: Optional[int]
     elapsed: float
+    view: "RunView"  # built on the worker: the screen only hands it to its widgets
 
 
 @dataclass

@@ -17,7 +17,6 @@ from screens.backtest.jobs import backtest_job, download_job
 from screens.backtest.messages import (
     BacktestFinished, BacktestProgress, DownloadFinished, DownloadProgress, RunCancelled, RunFailed,
 )
-from screens.run_view import RunView
 from screens.services import Services, db_label
 from screens.widgets.results_view import ResultsView
 
@@ -158,7 +157,7 @@ class BacktestScreen(Screen):
             self.query_one("#progress", ProgressBar).update(total=n, progress=n)
             self._status(f"Run #{event.run_id} finished: {n:,} bars in {event.elapsed:.1f} s, "
                          f"{len(event.result.trades):,} trades.")
-            self.query_one(ResultsView).show(RunView.from_result(event.result, event.run_id))
+            self.query_one(ResultsView).show(event.view)
             for button in ("#export-csv", "#export-json", "#open-replay"):
                 self.query_one(button, Button).disabled = False
 

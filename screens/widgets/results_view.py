@@ -19,7 +19,7 @@ class ResultsView(VerticalScroll):
     DEFAULT_CSS = """
     ResultsView { height: 1fr; }
     ResultsView #results-title { text-style: bold; margin: 0 1; }
-    ResultsView TradesTable { height: 16; margin: 0 1; }
+    ResultsView TradesTable { height: 16; max-height: 100%; margin: 0 1; }
     """
 
     def __init__(self, **kw: object) -> None:
@@ -37,8 +37,8 @@ class ResultsView(VerticalScroll):
         run = f"Run #{view.run_id}" if view.run_id is not None else "Run (not saved)"
         self.query_one("#results-title", Label).update(f"{run}: {view.title}  |  {view.source}")
         self.query_one(MetricsPanel).show(view.metrics)
-        self.query_one(EquityChart).show(view.equity, view.initial_balance)
-        self.query_one(TradesTable).show(view.trades)
+        self.query_one(EquityChart).show(view.curve)
+        self.query_one(TradesTable).show(view.trades, view.trade_widths)
 
     def on_trades_table_trade_chosen(self, event: TradesTable.TradeChosen) -> None:
         if self.view is not None:

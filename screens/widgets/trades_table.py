@@ -1,95 +1,237 @@
-"""Trades table: sortable by any column (click a header, or `s` to cycle), Enter opens a trade."""
+"""Trades table: sortable by any column (click a header, or `s` to cycle), Enter opens a trade.
+
+Drawn with the line API over the run's trade arrays: a million-bar run has tens of
+thousands of trades, and a DataTable added (and measured) every one of them on the UI
+thread, seconds before the results appeared and again on every sort. Here only the
+rows on screen are formatted, each time they are drawn; a sort is a stable argsort of
+one column (kept once made), and the table swaps the order it reads rows in.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Optional
 
-from rich.text import Text
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding
+from textual.events import Click
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from screens.run_view import TradeRow
+from screens.run_columns import TradeColumns, TradeRow
+from screens.widgets.trade_cells import COLUMNS, KEYS, SIGNED, cells, widths
 
-COLUMNS: tuple[tuple[str, str, Callable[[TradeRow], Any]], ...] = (
-    ("#", "trade_no", lambda t: t.trade_no),
-    ("Side", "side", lambda t: t.side),
-    ("Entry time", "entry_time", lambda t: t.entry_time),
-    ("Entry", "entry_price", lambda t: t.entry_price),
-    ("Exit time", "exit_time", lambda t: t.exit_time),
-    ("Exit", "exit_price", lambda t: t.exit_price),
-    ("Size", "size", lambda t: t.size),
-    ("PnL", "pnl", lambda t: t.pnl),
-    ("PnL %", "pnl_pct", lambda t: t.pnl_pct),
-    ("Fees", "fees", lambda t: t.fees),
-    ("Bars", "duration_bars", lambda t: t.duration_bars),
-    ("Exit reason", "exit_reason", lambda t: t.exit_reason),
-)
+PAD = 1  # blank cells either side of every column
+ROW_CACHE = 512  # drawn rows kept (a few screenfuls)
 
 
-def _cells(t: TradeRow) -> list[Any]:
-    pnl_style = "green" if t.pnl > 0 else "red" if t.pnl < 0 else ""
-    return [
-        t.trade_no, t.side, f"{t.entry_time:%Y-%m-%d %H:%M}", f"{t.entry_price:,.2f}",
-        f"{t.exit_time:%Y-%m-%d %H:%M}", f"{t.exit_price:,.2f}", f"{t.size:.6g}",
-        Text(f"{t.pnl:,.2f}", style=pnl_style, justify="right"),
-        Text(f"{t.pnl_pct:.2f} %", style=pnl_style, justify="right"), f"{t.fees:,.2f}", t.duration_bars,
-        t.exit_reason,
+class TradesTable(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    TradesTable { height: 1fr; background: $surface; }
+    TradesTable > .trades-table--header { text-style: bold; background: $panel; color: $foreground; }
+    TradesTable > .trades-table--even { background: $surface-lighten-1 50%; }
+    TradesTable > .trades-table--cursor {
+        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+    }
+    TradesTable:focus > .trades-table--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground; text-style: $block-cursor-text-style;
+    }
+    TradesTable > .trades-table--gain { color: $text-success; }
+    TradesTable > .trades-table--loss { color: $text-error; }
+    """
+    COMPONENT_CLASSES = {"trades-table--header", "trades-table--even", "trades-table--cursor",
+                         "trades-table--gain", "trades-table--loss"}
+    BINDINGS = [
+        Binding("enter", "select", "Open trade"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("r", "reverse_sort", "Reverse"),
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,ctrl+home", "first", "First trade", show=False),
+        Binding("end,ctrl+end", "last", "Last trade", show=False),
     ]
-
-
-class TradesTable(DataTable):
-    BINDINGS = [Binding("s", "cycle_sort", "Sort"), Binding("r", "reverse_sort", "Reverse")]
 
     @dataclass
     class TradeChosen(Message):
         trade: TradeRow
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kw)
-        self.trades: dict[str, TradeRow] = {}
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.trades = TradeColumns.empty()
+        self.order = np.arange(0)  # positions in self.trades, in the order shown
+        self.cursor = 0  # a row of the order
         self.sort_key: Optional[str] = None
         self.sort_reverse = False
+        self._widths: tuple[int, ...] = widths(self.trades)
+        self._styles: tuple[Style, ...] = (Style(),) * 6  # header, plain, even, cursor, gain, loss
+        self._rows: dict[tuple[int, bool], Strip] = {}
 
-    def on_mount(self) -> None:
-        for label, key, _ in COLUMNS:
-            self.add_column(label, key=key)
-
-    def show(self, trades: list[TradeRow]) -> None:
-        self.clear()
-        self.trades = {str(t.trade_no): t for t in trades}
-        for t in trades:
-            self.add_row(*_cells(t), key=str(t.trade_no))
+    # ------------------------------------------------------------------ content
+    def show(self, trades: TradeColumns, column_widths: Optional[tuple[int, ...]] = None) -> None:
+        """Show ``trades`` in trade-number order; ``column_widths`` as measured with them."""
+        self.trades = trades
+        self._widths = column_widths or widths(trades)
+        self.order = np.arange(len(trades))
         self.sort_key, self.sort_reverse = None, False
+        self.cursor = 0
+        self._rows = {}
+        self.virtual_size = Size(self._line_width(), len(trades) + 1)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
 
+    @property
+    def row_count(self) -> int:
+        return len(self.order)
+
+    def trade_at(self, row: int) -> TradeRow:
+        return self.trades.row(int(self.order[row]))
+
+    def trade(self, trade_no: int) -> Optional[TradeRow]:
+        i = self.trades.position(trade_no)
+        return None if i is None else self.trades.row(i)
+
+    def cells_at(self, row: int) -> list[str]:
+        return cells(self.trades, int(self.order[row]))
+
+    def visible_order(self) -> list[int]:
+        """Trade numbers in the order shown."""
+        return self.trades.trade_no[self.order].tolist()
+
+    # ------------------------------------------------------------------ sorting
     def sort_by(self, key: str, reverse: Optional[bool] = None) -> None:
-        getter = next(g for _, k, g in COLUMNS if k == key)
+        """Sort by column ``key`` (ascending; the same column again reverses it). Ties keep
+        trade-number order both ways. The cursor goes back to the top."""
         if reverse is None:
             reverse = not self.sort_reverse if key == self.sort_key else False
         self.sort_key, self.sort_reverse = key, reverse
-        ordered = sorted(self.trades.values(), key=getter, reverse=reverse)
-        self.clear()
-        for t in ordered:
-            self.add_row(*_cells(t), key=str(t.trade_no))
-
-    def visible_order(self) -> list[int]:
-        return [self.trades[str(self.coordinate_to_cell_key((r, 0)).row_key.value)].trade_no for r in range(self.row_count)]
-
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        event.stop()
-        self.sort_by(str(event.column_key.value))
+        self.order = self.trades.order(key, descending=reverse)
+        self.cursor = 0
+        self._rows = {}
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.refresh()
 
     def action_cycle_sort(self) -> None:
-        keys = [k for _, k, _ in COLUMNS]
-        nxt = keys[(keys.index(self.sort_key) + 1) % len(keys)] if self.sort_key in keys else keys[0]
+        nxt = KEYS[(KEYS.index(self.sort_key) + 1) % len(KEYS)] if self.sort_key in KEYS else KEYS[0]
         self.sort_by(nxt, reverse=False)
 
     def action_reverse_sort(self) -> None:
         self.sort_by(self.sort_key or "trade_no", reverse=not self.sort_reverse)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        trade = self.trades.get(str(event.row_key.value))
-        if trade is not None:
-            self.post_message(self.TradeChosen(trade))
+    # ------------------------------------------------------------------ drawing
+    def _line_width(self) -> int:
+        return sum(w + 2 * PAD for w in self._widths)
+
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)  # less the header
+
+    def _line(self, texts: list[str], base: Style, signed: Optional[Style] = None) -> Strip:
+        pad = " " * PAD
+        segments = []
+        for column, width, text in zip(COLUMNS, self._widths, texts):
+            text = text.rjust(width) if column.right else text.ljust(width)
+            style = signed if signed is not None and column.key in SIGNED else base
+            segments.append(Segment(pad + text + pad, style))
+        return Strip(segments)
+
+    def _header(self) -> list[str]:
+        mark = " ▼" if self.sort_reverse else " ▲"
+        return [c.label + (mark if c.key == self.sort_key else "") for c in COLUMNS]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Looked up once a frame, not once a line: a widget's own style walks its ancestors.
+        get = self.get_component_rich_style
+        plain, even, cursor = self.rich_style, get("trades-table--even"), get("trades-table--cursor")
+        gain, loss = get("trades-table--gain", partial=True), get("trades-table--loss", partial=True)
+        styles = (get("trades-table--header"), plain, even, cursor, gain, loss)
+        if styles != self._styles:
+            self._styles, self._rows = styles, {}
+        return super().render_lines(crop)
+
+    def _row(self, row: int) -> Strip:
+        """Row ``row`` of the order, whole (uncropped); kept while the order and styles last,
+        so a scroll by a line formats one new row, not a screenful."""
+        cursor = row == self.cursor
+        key = (row, cursor)
+        strip = self._rows.get(key)
+        if strip is None:
+            _, plain, even, cursor_style, gain, loss = self._styles
+            base = cursor_style if cursor else even if row % 2 else plain
+            i = int(self.order[row])
+            pnl = float(self.trades.pnl[i])
+            signed = base + gain if pnl > 0 else base + loss if pnl < 0 else base
+            strip = self._line(cells(self.trades, i), base, signed)
+            if len(self._rows) > ROW_CACHE:
+                self._rows.clear()
+            self._rows[key] = strip
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        scroll_x, scroll_y = self.scroll_offset
+        header, plain = self._styles[0], self._styles[1]
+        if y == 0:
+            return self._line(self._header(), header).crop_extend(scroll_x, scroll_x + width, header)
+        row = y - 1 + scroll_y
+        if row >= len(self.order):
+            return Strip.blank(width, plain)
+        return self._row(row).crop_extend(scroll_x, scroll_x + width, plain)
+
+    # ------------------------------------------------------------------ moving
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on ``row`` (of the order shown), scrolling it into view."""
+        if not len(self.order):
+            return
+        old, self.cursor = self.cursor, max(0, min(row, len(self.order) - 1))
+        if not self.screen.can_view_entire(self):
+            self.scroll_visible(animate=False, immediate=True)  # keys on a table out of sight
+        top, visible = int(self.scroll_offset.y), self._visible_rows()
+        if self.cursor < top:
+            top = self.cursor
+        elif self.cursor >= top + visible:
+            top = self.cursor - visible + 1
+        if top != int(self.scroll_offset.y):
+            self.scroll_to(y=top, animate=False, immediate=True)  # repaints every line
+        else:
+            for row_ in (old, self.cursor):
+                self.refresh(Region(0, 1 + row_ - top, self.size.width, 1))
+
+    def action_move(self, by: int) -> None:
+        self.move_cursor(self.cursor + by)
+
+    def action_page(self, by: int) -> None:
+        self.move_cursor(self.cursor + by * self._visible_rows())
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self.order) - 1)
+
+    def action_select(self) -> None:
+        if len(self.order):
+            self.post_message(self.TradeChosen(self.trade_at(self.cursor)))
+
+    def on_click(self, event: Click) -> None:
+        x = event.x + int(self.scroll_offset.x)
+        if event.y == 0:
+            edge = 0
+            for column, width in zip(COLUMNS, self._widths):
+                edge += width + 2 * PAD
+                if x < edge:
+                    self.sort_by(column.key)
+                    break
+            return
+        row = event.y - 1 + int(self.scroll_offset.y)
+        if 0 <= row < len(self.order):
+            # A click on the row already chosen (or a double click) opens it, as Enter does.
+            again = row == self.cursor or event.chain == 2
+            self.move_cursor(row)
+            if again:
+                self.action_select()
+
