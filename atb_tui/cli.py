@@ -158,11 +158,15 @@ def _strategies() -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from atb_tui.cli_args import build_parser, stderr_line
+    from atb_tui.cli_args import build_parser, join_negative_values, stderr_line, with_settings
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        ns = build_parser().parse_args(args)
+        ns = build_parser().parse_args(join_negative_values(args))
+        if ns.command in ("backtest", "replay", "live"):
+            from atb_tui.settings import load_settings
+
+            with_settings(ns, load_settings())
         if ns.version:
             from atb_tui import __version__
 

@@ -7,6 +7,7 @@ and scale-ins as fractions of the original position, as in DESIGN.md.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import TYPE_CHECKING, NoReturn, Optional
 
@@ -15,6 +16,7 @@ from engine.errors import InputError
 from engine.policy import ExitPolicy, Sizing
 
 if TYPE_CHECKING:
+    from atb_tui.settings import Settings
     from engine.session.config import SessionConfig
 
 
@@ -27,6 +29,20 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+
+def with_settings(ns: argparse.Namespace, settings: "Settings") -> argparse.Namespace:
+    """What the command line left out, from the user's settings (``settings.toml`` and the
+    ``ATB_TUI_*`` overrides, as the TUI reads them): flags win, then settings, then the
+    built-in defaults. So a run made here shows in the TUI's History and costs the same."""
+    for flag, setting in (("balance", "balance"), ("fee", "fee_pct"), ("slippage", "slippage_pct")):
+        if getattr(ns, flag, 0) is None:
+            setattr(ns, flag, getattr(settings, setting))
+    if getattr(ns, "db", "") is None:
+        ns.db = settings.db_url or None  # none set: $ATB_TUI_DB or the default file
+    if ns.command == "live" and ns.exchange is None:
+        ns.exchange = settings.default_exchange
+    return ns
 
 
 def _floats(flag: str, text: Optional[str]) -> tuple[float, ...]:
@@ -44,9 +60,11 @@ def _strategy_options(parser: argparse.ArgumentParser, required: bool = True) ->
 def _trading_options(parser: argparse.ArgumentParser) -> None:
     """Account, costs, exits and scaling: the same for a backtest and a session."""
     acct = parser.add_argument_group("account and costs")
-    acct.add_argument("--balance", type=float, default=10_000.0, help="starting balance in quote currency (10000)")
-    acct.add_argument("--fee", type=float, default=0.1, metavar="PCT", help="fee per fill in %% of notional (0.1)")
-    acct.add_argument("--slippage", type=float, default=0.05, metavar="PCT", help="adverse slippage on market fills in %% (0.05)")
+    acct.add_argument("--balance", type=float, metavar="AMOUNT",
+                      help="starting balance in quote currency (default: the balance setting, 10000)")
+    acct.add_argument("--fee", type=float, metavar="PCT", help="fee per fill in %% of notional (default: the fee setting, 0.1)")
+    acct.add_argument("--slippage", type=float, metavar="PCT",
+                      help="adverse slippage on market fills in %% (default: the slippage setting, 0.05)")
     acct.add_argument("--size-fraction", type=float, default=1.0, metavar="F", help="position notional as a fraction of equity (1.0)")
     acct.add_argument("--max-leverage", type=float, default=1.0, metavar="X",
                       help="cap on a position's notional as a multiple of equity, scale-ins included (1.0)")
@@ -112,7 +130,7 @@ def build_parser() -> Parser:
     how = mkt.add_mutually_exclusive_group(required=True)
     how.add_argument("--paper", action="store_true", help="simulated fills, no orders leave the machine")
     how.add_argument("--live", action="store_true", help="real orders on the exchange (needs API keys in the keyring)")
-    mkt.add_argument("--exchange", default="binance", metavar="ID", help="ccxt exchange id (binance)")
+    mkt.add_argument("--exchange", metavar="ID", help="ccxt exchange id (default: the exchange setting, binance)")
     mkt.add_argument("--feed", default="exchange", metavar="SOURCE", help="exchange, sample or replay:PATH (exchange)")
     mkt.add_argument("--speed", default="max", metavar="N|max", help="sample and replay feeds: candles a second (max)")
     mkt.add_argument("--sandbox", action="store_true", help="use the exchange's test network")
@@ -200,6 +218,23 @@ def session_config_from_args(ns: argparse.Namespace) -> "SessionConfig":
         mode="live" if ns.live else "paper", feed=ns.feed, speed=speed, exchange=ns.exchange,
         sandbox=ns.sandbox, api_url=ns.api_url or "",
     )
+
+
+_NEGATIVE = re.compile(r"^-[\d.]")  # no option starts with a digit: this is a value
+
+
+def join_negative_values(args: list[str]) -> list[str]:
+    """``--scale-in-thresholds -1.5,-3`` as ``--scale-in-thresholds=-1.5,-3``: argparse
+    takes any word starting with "-" that is not one plain number for an option, so a
+    list of negative numbers would be "expected one argument" (and a bad one would not
+    be named)."""
+    out: list[str] = []
+    for word in args:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE.match(word):
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
 
 
 def stderr_line(message: str) -> None:

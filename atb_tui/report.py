@@ -28,4 +28,25 @@ def as_table(result: BacktestResult, run_id: Optional[int], strategy_label: str)
             group = spec.group
             lines += ["", group]
         lines.append(f"  {spec.label:<{width}}{format_metric(result.metrics.get(spec.key), spec.fmt):>18}")
-    return "\n".join(lines)
+    return "\n".join(lines + _breakdowns(result.report))
+
+
+def _breakdowns(report: dict) -> list[str]:  # type: ignore[type-arg]
+    def money(v: object) -> str:
+        return format_metric(v, "money")  # type: ignore[arg-type]
+
+    def pct(v: object) -> str:
+        return format_metric(v, "pct")  # type: ignore[arg-type]
+
+    lines = ["", "Long / short", f"  {'':<8}{'trades':>8}{'win rate':>11}{'net profit':>14}{'profit factor':>15}"]
+    for side, row in report["sides"].items():
+        lines.append(f"  {side:<8}{row['trades']:>8,}{pct(row['win_rate_pct']):>11}{money(row['net_profit']):>14}"
+                     f"{format_metric(row['profit_factor'], 'ratio'):>15}")
+    lines += ["", "Exit reasons", f"  {'':<16}{'trades':>8}{'win rate':>11}{'avg PnL':>12}{'net profit':>14}"]
+    for row in report["exit_reasons"]:
+        lines.append(f"  {row['reason'].replace('_', ' '):<16}{row['trades']:>8,}{pct(row['win_rate_pct']):>11}"
+                     f"{money(row['avg_pnl']):>12}{money(row['net_profit']):>14}")
+    lines += ["", "Yearly returns"]
+    for row in report["yearly_returns"]:
+        lines.append(f"  {row['period']:<8}{pct(row['return_pct']):>11}{money(row['pnl']):>14}")
+    return lines

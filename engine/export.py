@@ -60,6 +60,7 @@ def run_document(result: BacktestResult, run_id: Optional[int], with_trades: boo
         "parent_run_id": result.parent_run_id,
         "actions": result.actions,
         "metrics": result.metrics,
+        "report": result.report,
     }
     if with_trades:
         document["trades"] = trade_dicts(result.tables)

@@ -41,6 +41,11 @@ class CurveStats:
     dd_bars: int  # longest run of bars under water
     dd_ns: int  # longest drawdown in time, from its peak bar to its recovery (or last) bar
     bars_in_market: int
+    # The deepest drawdown's peak bar, its bottom and the bar that regained the peak (None:
+    # not yet), as UTC epoch nanoseconds; all None when equity never went under water.
+    dd_peak_ns: Optional[int] = None
+    dd_bottom_ns: Optional[int] = None
+    dd_recovery_ns: Optional[int] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,13 @@ def metrics_from_stats(
     def per_trade(total: float) -> Optional[float]:
         return _f(total / k) if k else None
 
+    days = (c.end_ns - c.start_ns) / NS_PER_DAY
+    avg_win = _f(t.gross_profit / t.wins) if t.wins else None
+    avg_loss = _f(-t.gross_loss / t.losses) if t.losses else None
+
+    def when(ns: Optional[int]) -> Optional[str]:
+        return iso_utc(ns) if ns is not None else None
+
     first_price, last_price = float(first_price), float(last_price)
     buy_hold = (last_price / first_price - 1.0) * 100.0 if first_price > 0 else None
 
@@ -147,12 +159,22 @@ def metrics_from_stats(
         "max_drawdown_pct": _f(max_dd),
         "max_drawdown_duration_bars": c.dd_bars,
         "max_drawdown_duration_days": c.dd_ns / NS_PER_DAY,
+        "max_drawdown_start": when(c.dd_peak_ns),
+        "max_drawdown_bottom": when(c.dd_bottom_ns),
+        "max_drawdown_recovery": when(c.dd_recovery_ns),
         "trades": k,
         "win_rate_pct": _f(t.wins / k * 100.0) if k else None,
         "profit_factor": _f(t.gross_profit / t.gross_loss) if t.gross_loss > 0 else None,
         "expectancy": per_trade(t.pnl_sum),
-        "avg_win": _f(t.gross_profit / t.wins) if t.wins else None,
-        "avg_loss": _f(-t.gross_loss / t.losses) if t.losses else None,
+        "net_profit": _f(t.pnl_sum),
+        "gross_profit": _f(t.gross_profit),
+        "gross_loss": _f(t.gross_loss),
+        "largest_win": _f(t.pnl_max) if k and t.pnl_max > 0 else None,
+        "largest_loss": _f(t.pnl_min) if k and t.pnl_min < 0 else None,
+        "avg_win": avg_win,
+        "avg_loss": avg_loss,
+        "win_loss_ratio": _f(avg_win / -avg_loss) if avg_win is not None and avg_loss else None,
+        "trades_per_day": _f(k / days) if days > 0 else None,
         "best_trade_pct": _f(t.best_pct) if k else None,
         "worst_trade_pct": _f(t.worst_pct) if k else None,
         "avg_duration_bars": per_trade(t.bars_sum),

@@ -141,6 +141,7 @@ def _curve_stats(eq: np.ndarray, ns: np.ndarray, initial: float, bars_in_market:
     under = dd < 0
     starts, ends = _runs(under)
     dd_bars = dd_ns = 0
+    deepest: tuple[Optional[int], Optional[int], Optional[int]] = (None, None, None)
     if starts.size:
         dd_bars = int((ends - starts).max())
         # A drawdown runs from its peak bar (the bar before it went under; bar 0 if it
@@ -148,13 +149,18 @@ def _curve_stats(eq: np.ndarray, ns: np.ndarray, initial: float, bars_in_market:
         peak_bar = np.maximum(starts - 1, 0)
         end_bar = np.minimum(ends, n - 1)
         dd_ns = int((ns[end_bar] - ns[peak_bar]).max())
+        bottom = int(dd.argmin())  # the first bar at the deepest point
+        episode = int(np.searchsorted(starts, bottom, side="right")) - 1
+        recovered = int(ends[episode]) < n
+        deepest = (int(ns[peak_bar[episode]]), int(ns[bottom]), int(ns[ends[episode]]) if recovered else None)
     return CurveStats(
         n_bars=n, initial=initial, final=float(eq[-1]), peak=max(initial, float(eq.max())),
         start_ns=int(ns[0]), end_ns=int(ns[-1]),
         min_step_ns=None if min_step == _NO_GAP else min_step,
         ret_sum=ret_sum, ret_std=ret_std, ret_min=ret_min, ret_max=ret_max,
         downside_sq_sum=downside_sq_sum, max_dd_pct=float(dd.min()), dd_bars=dd_bars, dd_ns=dd_ns,
-        bars_in_market=int(bars_in_market),
+        bars_in_market=int(bars_in_market), dd_peak_ns=deepest[0], dd_bottom_ns=deepest[1],
+        dd_recovery_ns=deepest[2],
     )
 
 
@@ -249,6 +255,9 @@ class MetricSpec:
 _S = MetricSpec
 METRIC_SPECS: tuple[MetricSpec, ...] = (
     _S("total_return_pct", "Total return", "Returns", "pct"),
+    _S("net_profit", "Net profit", "Returns", "money"),
+    _S("gross_profit", "Gross profit", "Returns", "money"),
+    _S("gross_loss", "Gross loss", "Returns", "money"),
     _S("cagr_pct", "CAGR", "Returns", "pct"),
     _S("buy_hold_return_pct", "Buy & hold return", "Returns", "pct"),
     _S("exposure_pct", "Exposure", "Returns", "pct"),
@@ -259,12 +268,19 @@ METRIC_SPECS: tuple[MetricSpec, ...] = (
     _S("max_drawdown_pct", "Max drawdown", "Risk", "pct"),
     _S("max_drawdown_duration_bars", "Longest drawdown", "Risk", "bars"),
     _S("max_drawdown_duration_days", "Longest drawdown (time)", "Risk", "days"),
+    _S("max_drawdown_start", "Max drawdown from", "Risk", "text"),
+    _S("max_drawdown_bottom", "Max drawdown bottom", "Risk", "text"),
+    _S("max_drawdown_recovery", "Max drawdown recovered", "Risk", "text"),
     _S("trades", "Trades", "Trades", "int"),
+    _S("trades_per_day", "Trades per day", "Trades", "decimal"),
     _S("win_rate_pct", "Win rate", "Trades", "pct"),
     _S("profit_factor", "Profit factor", "Trades", "ratio"),
     _S("expectancy", "Expectancy", "Trades", "money"),
     _S("avg_win", "Avg win", "Trades", "money"),
     _S("avg_loss", "Avg loss", "Trades", "money"),
+    _S("win_loss_ratio", "Avg win / avg loss", "Trades", "ratio"),
+    _S("largest_win", "Largest win", "Trades", "money"),
+    _S("largest_loss", "Largest loss", "Trades", "money"),
     _S("best_trade_pct", "Best trade", "Trades", "pct"),
     _S("worst_trade_pct", "Worst trade", "Trades", "pct"),
     _S("avg_duration_bars", "Avg holding", "Trades", "bars"),

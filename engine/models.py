@@ -24,6 +24,10 @@ def utcnow() -> datetime:
 
 
 class Run(SQLModel, table=True):
+    # A run id is never handed out twice, even after the newest run is deleted: exports
+    # are named after it and traders remember it (SQLite reuses max(id) + 1 otherwise).
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: Optional[int] = Field(default=None, primary_key=True)
     kind: RunKind = Field(index=True)
     strategy: str
@@ -34,6 +38,9 @@ class Run(SQLModel, table=True):
     period_end: Optional[datetime] = None
     config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # Longs against shorts, exit reasons, monthly and yearly returns (engine.reports);
+    # None for runs stored before there were reports.
+    report: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))
     # Equity after each bar, downsampled to a few hundred points: enough to redraw the curve.
     equity_curve: list[float] = Field(default_factory=list, sa_column=Column(JSON))
     parent_run_id: Optional[int] = Field(default=None, foreign_key="run.id")

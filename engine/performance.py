@@ -77,6 +77,7 @@ class _Curve:
     __slots__ = (
         "initial", "returns", "downside_sq_sum", "n", "final", "peak", "start_ns", "last_ns",
         "min_step_ns", "max_dd_pct", "under_run", "dd_bars", "dd_from_ns", "dd_ns", "in_market",
+        "deepest", "deepest_open",
     )
 
     def __init__(self, initial: float) -> None:
@@ -94,6 +95,8 @@ class _Curve:
         self.dd_from_ns = 0  # timestamp of the current drawdown's peak bar
         self.dd_ns = 0
         self.in_market = 0
+        self.deepest: list[Optional[int]] = [None, None, None]  # peak, bottom, recovery (ns)
+        self.deepest_open = False  # the deepest drawdown is the one under way
 
     def add(self, t: int, equity: float, in_market: bool) -> None:
         if self.n == 0:
@@ -123,6 +126,8 @@ class _Curve:
             dd = -100.0 if equity < peak else 0.0
         if dd < self.max_dd_pct:
             self.max_dd_pct = dd
+            self.deepest = [self.dd_from_ns, t, None]
+            self.deepest_open = True
         if dd < 0:
             self.under_run += 1
             self.dd_bars = max(self.dd_bars, self.under_run)
@@ -131,6 +136,9 @@ class _Curve:
             if self.under_run:  # recovered: the drawdown ends at this bar
                 self.dd_ns = max(self.dd_ns, t - self.dd_from_ns)
                 self.under_run = 0
+                if self.deepest_open:
+                    self.deepest[2] = t
+                    self.deepest_open = False
             self.dd_from_ns = t
 
     def stats(self) -> CurveStats:
@@ -141,6 +149,7 @@ class _Curve:
             ret_sum=r.total, ret_std=r.std(), ret_min=r.lo, ret_max=r.hi,
             downside_sq_sum=self.downside_sq_sum, max_dd_pct=self.max_dd_pct,
             dd_bars=self.dd_bars, dd_ns=self.dd_ns, bars_in_market=self.in_market,
+            dd_peak_ns=self.deepest[0], dd_bottom_ns=self.deepest[1], dd_recovery_ns=self.deepest[2],
         )
 
 

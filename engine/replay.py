@@ -165,6 +165,8 @@ class Replay:
             self.actions = [a for a in self.actions if a.bar <= cursor]
             self._forget_after(min(removed))
         self._restore(bisect.bisect_right(self._saved_at, cursor + 1) - 1)
+        if removed:  # the history just given up holds the removed actions: never go ahead along it
+            self._ahead = None
         self._forward_to(cursor)
 
     def back(self) -> None:

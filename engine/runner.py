@@ -75,6 +75,13 @@ class BacktestResult:
 
         return run_tables(self)
 
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        """Longs against shorts, exit reasons, monthly and yearly returns (engine.reports)."""
+        from engine.reports import run_report
+
+        return run_report(self.tables.trades, self.equity, self.candles.index, self.config.balance)
+
 
 def checked_strategy(config: BacktestConfig, candles: pd.DataFrame) -> Strategy:
     """The configured strategy, or DataError if the candles are too few for its warm-up."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy import delete, event, update
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from engine.errors import InputError
@@ -35,25 +35,40 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def open_db(url: Optional[str] = None) -> Engine:
-    """Engine for ``url`` with the schema created; InputError for a bad URL or path."""
-    url = url or default_db_url()
+    """Engine for ``url`` with the schema created; InputError for a bad URL or path.
+
+    The default database's folder is made when missing; a folder named in a URL the user
+    gave must exist (a typo should not leave a new folder tree behind). Messages show
+    the URL without its password."""
+    from engine.db_url import normalise_db_url, redacted
+
+    default = default_db_url()
+    url = normalise_db_url(url or default)
+    shown = redacted(url)
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InputError(f"--db: {url!r} is not a database URL (e.g. sqlite:///runs.sqlite)") from None
+        raise InputError(f"database {shown!r} is not a database URL (e.g. sqlite:///runs.sqlite)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).expanduser().parent
+        if url == default:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise InputError(f"database {shown!r}: the folder {str(folder)!r} does not exist")
     try:
         engine = create_engine(url)
     except (ArgumentError, ImportError) as exc:
-        raise InputError(f"--db: cannot use {url!r}: {exc}") from None
+        hint = " (PostgreSQL needs the driver: pip install 'atb-tui[postgres]')" \
+            if parsed.get_backend_name() == "postgresql" else ""
+        raise InputError(f"database {shown!r} cannot be used: {redacted(str(exc))}{hint}") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         SQLModel.metadata.create_all(engine)
         _add_missing_columns(engine)
-    except OperationalError as exc:
-        raise InputError(f"--db: cannot open {url!r}: {exc.orig}") from None
+        _never_reuse_run_ids(engine)
+    except SQLAlchemyError as exc:
+        raise InputError(f"database {shown!r} cannot be opened: {redacted(_reason(exc))}") from None
     return engine
 
 
@@ -82,6 +97,47 @@ def _add_missing_columns(engine: Engine) -> None:
             for index in table.indexes:
                 if index.name not in indexes:
                     index.create(conn)
+
+
+def _never_reuse_run_ids(engine: Engine) -> None:
+    """Give a SQLite ``run`` table made by an earlier version AUTOINCREMENT (SQLite cannot
+    add it in place: the table is rebuilt, rows and ids kept), so deleting the newest run
+    no longer frees its id for the next one. Other databases never reuse serial ids."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    table = Run.__table__  # type: ignore[attr-defined]
+    raw = engine.raw_connection()
+    try:
+        row = raw.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'run'").fetchone()
+        if row is None or "AUTOINCREMENT" in row[0].upper():
+            return
+        create = str(CreateTable(table).compile(dialect=engine.dialect)).strip()
+        create = create.replace("CREATE TABLE run ", "CREATE TABLE run_rebuilt ", 1)
+        indexes = [str(CreateIndex(ix).compile(dialect=engine.dialect)) for ix in table.indexes]
+        columns = ", ".join(f'"{c.name}"' for c in table.columns)
+        # Other tables' foreign keys name "run": off while the old table goes and the new
+        # one takes its name (outside the transaction: the pragma is ignored inside one).
+        raw.execute("PRAGMA foreign_keys=OFF")
+        script = ";\n".join([
+            "BEGIN IMMEDIATE", create,
+            f"INSERT INTO run_rebuilt ({columns}) SELECT {columns} FROM run",
+            "DROP TABLE run", "ALTER TABLE run_rebuilt RENAME TO run", *indexes,
+            # The sequence goes on after the highest id the table holds.
+            "DELETE FROM sqlite_sequence WHERE name = 'run'",
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'run', COALESCE(MAX(id), 0) FROM run",
+            "COMMIT",
+        ])
+        try:
+            raw.driver_connection.executescript(script)  # type: ignore[union-attr]
+        except BaseException:
+            if raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+                raw.driver_connection.execute("ROLLBACK")  # type: ignore[union-attr]
+            raise
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+        raw.close()
 
 
 def downsample(values: Any, points: int = 400) -> list[float]:
@@ -130,7 +186,7 @@ def save_backtest(
         kind=kind, strategy=cfg.strategy, symbol=result.symbol, timeframe=result.timeframe,
         data_source=result.source, period_start=index[0].to_pydatetime(), period_end=index[-1].to_pydatetime(),
         config={**cfg.to_dict(), **({"actions": result.actions} if result.actions else {})},
-        metrics=result.metrics, equity_curve=downsample(result.equity),
+        metrics=result.metrics, report=result.report, equity_curve=downsample(result.equity),
         parent_run_id=result.parent_run_id, data_fingerprint=candles_fingerprint(result.candles),
         **({"created_at": created_at} if created_at is not None else {}),
     )

@@ -104,6 +104,7 @@ def _bad_csv(tmp_path: Path) -> str:
         (["--strategy", "sma_cross", "--balance", "lots"], "--balance"),
         (["--strategy", "sma_cross", "--trades-csv", "/no/such/dir/t.csv"], "does not exist"),
         (["--strategy", "sma_cross", "--bogus"], "unrecognized arguments"),
+        (["--strategy", "sma_cross", "--scale-in-thresholds", "-1.5,x", "--scale-in-sizes", "0.5,0.5"], "'x' is not a number"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_stored(capsys, tmp_path, args, needle) -> None:
@@ -182,3 +183,27 @@ def test_json_streamed_in_slices_is_the_same_document(tmp_path) -> None:
         out = io.BytesIO()
         write_run_json(result, 7, out, trades_json_chunks(result, chunk))
         assert json.loads(out.getvalue()) == whole
+
+
+def test_negative_scale_in_thresholds_as_the_readme_writes_them(capsys, db) -> None:
+    code, out, err = _run(capsys, "backtest", "--strategy", "sma_cross", "--scale-in-thresholds", "-1.5,-3",
+                          "--scale-in-sizes", "0.5,0.5", "--max-leverage", "3", "--json", "--db", db)
+    assert code == 0, err
+    policy = json.loads(out)["config"]["policy"]
+    assert policy["scale_in_thresholds"] == [-1.5, -3.0]
+    assert any(f.kind.value == "scale_in" for f in run_fills(open_db(db), json.loads(out)["run_id"]))
+
+
+def test_a_database_password_never_reaches_the_error(capsys, tmp_path) -> None:
+    code, out, err = _run(capsys, "backtest", "--strategy", "sma_cross", "--json",
+                          "--db", "postgresql://trader:hunter2@127.0.0.1:1/runs")
+    assert code == 2 and out == ""
+    assert "hunter2" not in err and "trader:***@127.0.0.1" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_sqlite_file_in_a_missing_folder_is_an_error_not_a_new_folder(capsys, tmp_path) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    code, _, err = _run(capsys, "backtest", "--strategy", "sma_cross", "--db", f"sqlite:///{missing / 'x.sqlite'}")
+    assert code == 2 and "does not exist" in err and str(missing) in err
+    assert not (tmp_path / "no").exists()

@@ -579,3 +579,50 @@ def test_format_metric(value, fmt, text):
 def test_format_metric_rejects_unknown_format():
     with pytest.raises(ValueError):
         format_metric(1.0, "furlongs")
+
+
+# --- the figures traders read first (issue 10), on the same hand example --------------
+
+def test_hand_example_profit_in_currency_and_trade_shape(m5):
+    # Trades: +100, +150, -50 (fees already inside each PnL).
+    assert m5["net_profit"] == pytest.approx(200.0)
+    assert m5["gross_profit"] == pytest.approx(250.0)
+    assert m5["gross_loss"] == pytest.approx(50.0)  # shown as an amount lost
+    assert m5["largest_win"] == pytest.approx(150.0)
+    assert m5["largest_loss"] == pytest.approx(-50.0)
+    assert m5["avg_win"] == pytest.approx(125.0) and m5["avg_loss"] == pytest.approx(-50.0)
+    assert m5["win_loss_ratio"] == pytest.approx(2.5)  # 125 / 50
+    assert m5["trades_per_day"] == pytest.approx(3 / (4 / 24))  # 3 trades over 4 hours = 18 a day
+
+
+def test_hand_example_drawdown_dates(m5):
+    # Peak 1100 at 01:00, bottom 990 at 02:00, 1210 regains it at 04:00.
+    assert m5["max_drawdown_start"] == "2024-01-01T01:00:00+00:00"
+    assert m5["max_drawdown_bottom"] == "2024-01-01T02:00:00+00:00"
+    assert m5["max_drawdown_recovery"] == "2024-01-01T04:00:00+00:00"
+
+
+def test_the_deepest_drawdown_is_dated_not_the_longest_and_may_not_recover():
+    # A long shallow dip (bars 1-4, -2 %), then a short deep one from the peak at bar 5
+    # (bottom at bar 7, -20 %) that never recovers.
+    eq = [1000, 990, 985, 980, 990, 1010, 900, 808, 850]
+    m = metrics([], eq)
+    assert m["max_drawdown_pct"] == pytest.approx((808 - 1010) / 1010 * 100)
+    assert m["max_drawdown_start"] == "2024-01-06T00:00:00+00:00"
+    assert m["max_drawdown_bottom"] == "2024-01-08T00:00:00+00:00"
+    assert m["max_drawdown_recovery"] is None
+    assert m["net_profit"] == 0.0 and m["largest_win"] is None and m["win_loss_ratio"] is None
+
+
+def test_a_curve_that_opens_under_water_dates_its_drawdown_from_the_first_bar():
+    m = metrics([], [950.0, 940.0, 1000.0, 1001.0])
+    assert m["max_drawdown_start"] == "2024-01-01T00:00:00+00:00"
+    assert m["max_drawdown_bottom"] == "2024-01-02T00:00:00+00:00"
+    assert m["max_drawdown_recovery"] == "2024-01-03T00:00:00+00:00"  # back at the starting balance
+
+
+def test_no_drawdown_and_no_trades_leave_the_new_figures_undefined():
+    m = metrics([], [1000.0, 1001.0, 1002.0])
+    assert m["max_drawdown_start"] is m["max_drawdown_bottom"] is m["max_drawdown_recovery"] is None
+    assert m["trades_per_day"] == 0.0
+    assert m["largest_loss"] is None and m["gross_loss"] == 0.0

@@ -153,3 +153,27 @@ def test_the_peak_shown_equals_the_curve_read_whole(seed, cuts, act_at) -> None:
             start = bars // 3
             part = replay.engine.journal.equity_curve(replay.backtest.close, bars, 10_000.0, start)
             np.testing.assert_array_equal(part, whole[start:])
+
+
+def test_going_back_past_an_action_never_brings_its_fill_back() -> None:
+    """Found by the property above: act at bar 44, step on, go back before it (the action
+    is removed), step forward again past it, back two bars and ahead one. Going ahead used
+    to take the history given up when going back, manual fill included."""
+    rows, dirs = _market(4, 160)
+    setup = settings(fee=0.001, slippage=0.0005, leverage=3.0, stop_loss_pct=2, exit_targets=(1.5,), exit_sizes=(0.5,))
+    replay = Replay(candles(rows), Scripted(dirs), setup, checkpoint_every=1)
+    replay.goto(44)
+    replay.act(ACTIONS[0])
+    for _ in range(6):
+        replay.step()
+    replay.goto(5)
+    for _ in range(45):
+        replay.step()
+    replay.back()
+    replay.back()
+    replay.goto(49)
+    assert replay.actions == []
+    assert all(f.reason != "manual" for f in replay.backtest.fills)
+    straight = Replay(candles(rows), Scripted(dirs), setup, checkpoint_every=1)
+    straight.goto(49)
+    assert replay.backtest.fills == straight.backtest.fills

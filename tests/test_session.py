@@ -30,6 +30,7 @@ def _candles(symbols):  # type: ignore[no-untyped-def]
 
 
 def _db(tmp_path):  # type: ignore[no-untyped-def]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return open_db(f"sqlite:///{tmp_path / 'sessions.sqlite'}")
 
 

@@ -43,3 +43,41 @@ def test_an_older_database_gets_the_fill_index_of_this_version(tmp_path) -> None
     assert "ix_fill_run_trade" in names and not names & {"ix_fill_run_id", "ix_fill_trade_no"}
     assert "ix_fill_run_trade" in plan
     assert run_fills(engine, run_id, 1)
+
+
+def _saved(engine) -> int:
+    return save_backtest(engine, run_backtest(BacktestConfig(strategy="sma_cross")))
+
+
+def test_a_deleted_runs_id_is_never_handed_out_again(tmp_path) -> None:
+    from engine.store import delete_run
+
+    engine = open_db(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    first, newest = _saved(engine), _saved(engine)
+    assert delete_run(engine, newest)
+    assert _saved(engine) == newest + 1
+    assert first < newest
+
+
+def test_an_older_database_stops_reusing_ids_and_keeps_its_runs(tmp_path) -> None:
+    from engine.store import delete_run, get_run, run_trades
+
+    path = tmp_path / "old.sqlite"
+    engine = open_db(f"sqlite:///{path}")
+    kept, newest = _saved(engine), _saved(engine)
+    engine.dispose()
+    with sqlite3.connect(path) as conn:  # as an earlier version made it: no AUTOINCREMENT
+        ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'run'").fetchone()[0]
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(ddl.replace("AUTOINCREMENT", "").replace("CREATE TABLE run ", "CREATE TABLE run_old "))
+        conn.execute("INSERT INTO run_old SELECT * FROM run")
+        conn.execute("DROP TABLE run")
+        conn.execute("ALTER TABLE run_old RENAME TO run")
+        assert "AUTOINCREMENT" not in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'run'").fetchone()[0]
+    engine = open_db(f"sqlite:///{path}")
+    assert delete_run(engine, newest)
+    assert _saved(engine) == newest + 1
+    assert get_run(engine, kept) is not None and run_trades(engine, kept)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert {r[2] for r in conn.execute("PRAGMA foreign_key_list(trade)")} == {"run"}
