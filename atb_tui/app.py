@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from atb_tui.backends import Backends
+from engine.errors import InputError
 from screens.api_keys import ApiKeysScreen
 from screens.backtest.workspace import BacktestScreen
 from screens.history import HistoryScreen
@@ -45,6 +46,20 @@ class AtbApp(App[None]):
     def on_mount(self) -> None:
         self.theme = self.services.settings.theme
         self.sub_title = f"db {self.db_label}"
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: object) -> None:
+        """A theme picked anywhere (the command palette's picker, Settings) is the saved one."""
+        import dataclasses
+
+        name = getattr(theme, "name", None)
+        settings = self.services.settings
+        if not isinstance(name, str) or name == settings.theme:
+            return
+        try:
+            self.services.save_settings(dataclasses.replace(settings, theme=name))
+        except (InputError, OSError) as exc:
+            self.notify(f"Theme not saved: {exc}", severity="warning")
 
     @property
     def db_label(self) -> str:

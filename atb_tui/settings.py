@@ -18,7 +18,15 @@ from typing import Any, Mapping, Optional
 from engine.errors import InputError
 
 ENV_PREFIX = "ATB_TUI_"
-THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "dracula", "tokyo-night", "monokai")
+# Textual's built-in themes (textual is pinned; a test checks this list against it): what
+# the command palette's theme picker offers, so any theme picked there can be saved.
+# Spelled out because importing textual.theme costs the headless CLI a fifth of a second.
+THEMES = (
+    "ansi-dark", "ansi-light", "atom-one-dark", "atom-one-light", "catppuccin-frappe", "catppuccin-latte",
+    "catppuccin-macchiato", "catppuccin-mocha", "dracula", "flexoki", "gruvbox", "monokai", "nord", "rose-pine",
+    "rose-pine-dawn", "rose-pine-moon", "solarized-dark", "solarized-light", "textual-dark", "textual-light",
+    "tokyo-night",
+)
 
 
 def config_dir() -> Path:
