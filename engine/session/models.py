@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from engine.models import utcnow
@@ -37,7 +37,8 @@ class SessionBook(SQLModel, table=True):
     session_id: int = Field(foreign_key="trading_session.id", index=True)
     symbol: str
     bars: int = 0  # closed candles the book has processed
-    last_candle_ms: Optional[int] = None  # open time of the newest of them
+    # Open time of the newest of them, in ms since the epoch: BIGINT, as a 32-bit INTEGER (PostgreSQL's) overflows.
+    last_candle_ms: Optional[int] = Field(default=None, sa_type=BigInteger)
     last_price: Optional[float] = None
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))  # codec.state_to_dict
     updated_at: datetime = Field(default_factory=utcnow)
@@ -82,7 +83,7 @@ class SessionEquity(SQLModel, table=True):
     session_id: int = Field(foreign_key="trading_session.id", index=True)
     symbol: str
     bar: int
-    time_ms: int
+    time_ms: int = Field(sa_type=BigInteger)  # ms since the epoch (BIGINT, as last_candle_ms)
     close: float
     equity: float
 
