@@ -44,7 +44,7 @@ class Backends:
     candle_loader: CandleLoader = _load_with_engine
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = _utcnow
-    export_dir: Path = field(default_factory=Path.cwd)
+    export_dir: Optional[Path] = None  # None: the settings' export folder
     settings_path: Optional[Path] = None
     broker_factory: Optional[Callable[..., Any]] = None  # live sessions (a later workspace)
     feed_factory: Optional[Callable[..., Any]] = None
@@ -54,6 +54,8 @@ class Backends:
     def __post_init__(self) -> None:
         if not self.db_url:
             self.db_url = self.settings.db_url or default_db_url()
+        if self.export_dir is None:
+            self.export_dir = self.settings.export_folder()
 
     def load_candles(self, spec: "DataSpec", progress: Any = None, cancel: Optional[threading.Event] = None) -> "pd.DataFrame":
         return self.candle_loader(spec, progress=progress, cancel=cancel)
@@ -67,6 +69,8 @@ class Backends:
 
     def save_settings(self, settings: Settings) -> str:  # type: ignore[override]
         path = save_settings(settings, self.settings_path)
+        if self.export_dir == self.settings.export_folder():
+            self.export_dir = settings.export_folder()
         self.settings = settings
         return str(path)
 

@@ -38,6 +38,14 @@ def config_dir() -> Path:
     return Path(user_config_dir("atb-tui"))
 
 
+def default_export_dir() -> Path:
+    """Where exports go unless the settings say otherwise: ``atb-tui`` in the user's
+    documents folder (a checkout under ``make run`` is no place for them)."""
+    from platformdirs import user_documents_dir
+
+    return Path(user_documents_dir()) / "atb-tui"
+
+
 @dataclass(frozen=True)
 class Settings:
     default_exchange: str = "binance"
@@ -46,6 +54,7 @@ class Settings:
     balance: float = 10_000.0
     db_url: str = ""  # empty: SQLite under the user data dir
     theme: str = "textual-dark"
+    export_dir: str = ""  # empty: default_export_dir()
 
     def problems(self) -> dict[str, str]:
         """Field name -> what is wrong with it; empty when valid."""
@@ -62,7 +71,12 @@ class Settings:
             out["db_url"] = "a database URL like sqlite:///path/runs.sqlite, or empty for the default"
         if self.theme not in THEMES:
             out["theme"] = "one of " + ", ".join(THEMES)
+        if self.export_dir and Path(self.export_dir).expanduser().exists() and not Path(self.export_dir).expanduser().is_dir():
+            out["export_dir"] = "a folder (this is a file), or empty for the default"
         return out
+
+    def export_folder(self) -> Path:
+        return Path(self.export_dir).expanduser() if self.export_dir.strip() else default_export_dir()
 
     def validated(self) -> "Settings":
         problems = self.problems()

@@ -18,7 +18,7 @@ from engine.errors import InputError
 from engine.run_tables import TRADE_COLUMNS, RunTables, iso_times
 from engine.runner import BacktestResult
 
-__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "write_run_json", "trades_json_chunks", "trades_csv", "trade_dicts", "check_writable", "write_atomic"]
+__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "write_run_json", "trades_json_chunks", "trades_csv", "trade_dicts", "check_writable", "write_atomic", "write_new"]
 
 TRADES_PER_CHUNK = 20_000
 # JSON names of the fill columns (the store calls the last one avg_entry_price).
@@ -119,10 +119,19 @@ def check_writable(path: str | Path, what: str = "--trades-csv") -> Path:
     return p
 
 
+def _readable_by_others(fd: int) -> None:
+    # mkstemp makes 0600 files; an export is for other programs and people: the usual mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+
+
 def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``path`` whole or not at all (replacing what is there), with the usual permissions."""
     p = Path(path).expanduser()
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}-", dir=p.parent)
     try:
+        _readable_by_others(fd)
         with os.fdopen(fd, "w", newline="") as fh:
             fh.write(text)
         os.replace(tmp, p)
@@ -130,3 +139,26 @@ def write_atomic(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return p
+
+
+def write_new(folder: str | Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``folder/name`` (the folder made if missing), never over an existing
+    file: when the name is taken, ``stem-2.ext``, ``stem-3.ext`` ... Returns the path used."""
+    target = Path(folder).expanduser()
+    target.mkdir(parents=True, exist_ok=True)
+    stem, dot, ext = name.partition(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", dir=target)
+    try:
+        _readable_by_others(fd)
+        with os.fdopen(fd, "w", newline="") as fh:
+            fh.write(text)
+        for n in range(1, 10_000):
+            candidate = target / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
+            try:
+                os.link(tmp, candidate)  # fails if the name exists: no race with another writer
+            except FileExistsError:
+                continue
+            return candidate
+        raise InputError(f"{target}: too many files named like {name}")
+    finally:
+        Path(tmp).unlink(missing_ok=True)

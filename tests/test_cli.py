@@ -207,3 +207,19 @@ def test_a_sqlite_file_in_a_missing_folder_is_an_error_not_a_new_folder(capsys, 
     code, _, err = _run(capsys, "backtest", "--strategy", "sma_cross", "--db", f"sqlite:///{missing / 'x.sqlite'}")
     assert code == 2 and "does not exist" in err and str(missing) in err
     assert not (tmp_path / "no").exists()
+
+
+def test_exports_never_overwrite_and_are_readable_by_others(tmp_path) -> None:
+    from engine.export import write_atomic, write_new
+
+    folder = tmp_path / "exports" / "new"
+    first = write_new(folder, "run-12-trades.csv", "a")
+    second = write_new(folder, "run-12-trades.csv", "b")
+    third = write_new(folder, "run-12-trades.csv", "c")
+    assert [p.name for p in (first, second, third)] == ["run-12-trades.csv", "run-12-trades-2.csv", "run-12-trades-3.csv"]
+    assert [p.read_text() for p in (first, second, third)] == ["a", "b", "c"]
+    assert sorted(p.name for p in folder.iterdir()) == ["run-12-trades-2.csv", "run-12-trades-3.csv", "run-12-trades.csv"]
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (first, write_atomic(tmp_path / "t.csv", "x")):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask
