@@ -11,12 +11,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from engine.enums import ExitReason, FillKind, RunKind, Side
 
 __all__ = ["ExitReason", "FillKind", "RunKind", "Side", "Run", "Position", "Fill", "Trade", "utcnow"]
+
+
+# Trade and fill ids: 64-bit where ids are a serial column (PostgreSQL's 32-bit SERIAL runs
+# out after some thousands of million-fill runs); SQLite's INTEGER key is its 64-bit rowid.
+_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -81,7 +86,7 @@ class Fill(SQLModel, table=True):
     # and doubled the time to store a big run into a well-filled database.
     __table_args__ = (Index("ix_fill_run_trade", "run_id", "trade_no"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: Optional[int] = Field(default=None, primary_key=True, sa_type=_ROW_ID)
     run_id: int = Field(foreign_key="run.id")
     position_id: Optional[int] = Field(default=None, foreign_key="position.id", index=True)
     trade_no: int
@@ -100,7 +105,7 @@ class Fill(SQLModel, table=True):
 
 
 class Trade(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: Optional[int] = Field(default=None, primary_key=True, sa_type=_ROW_ID)
     run_id: int = Field(foreign_key="run.id", index=True)
     trade_no: int
     side: Side

@@ -56,7 +56,7 @@ def open_db(url: Optional[str] = None) -> Engine:
         elif not folder.is_dir():
             raise InputError(f"database {shown!r}: the folder {str(folder)!r} does not exist")
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, **_connect_args(parsed))
     except (ArgumentError, ImportError) as exc:
         hint = " (PostgreSQL needs the driver: pip install 'atb-tui[postgres]')" \
             if parsed.get_backend_name() == "postgresql" else ""
@@ -70,6 +70,16 @@ def open_db(url: Optional[str] = None) -> Engine:
     except SQLAlchemyError as exc:
         raise InputError(f"database {shown!r} cannot be opened: {redacted(_reason(exc))}") from None
     return engine
+
+
+def _connect_args(parsed: Any) -> dict[str, Any]:
+    """PostgreSQL sessions in UTC: a database made before time columns carried their zone
+    (``timestamp without time zone``) would otherwise store the server's local time."""
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    given = parsed.query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return {"connect_args": {"options": f"{given} -c timezone=UTC".strip()}}
 
 
 # Indexes earlier versions made that a newer one replaced (table -> index names).

@@ -61,14 +61,20 @@ def test_the_run_has_every_kind_of_fill(result) -> None:
     assert sum(f.fee for f in result.fills) > 0 and sum(f.slippage for f in result.fills) > 0
 
 
-@pytest.mark.parametrize("method", ["sqlite", "core"])
-def test_stored_rows_equal_the_run_bit_for_bit(tmp_path, monkeypatch, result, method) -> None:
-    monkeypatch.setattr(bulk_insert, "fastest_method", lambda conn: method)
-    db = open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}")
-    run_id = save_backtest(db, result)
-    assert_stored_as_run(db, run_id, result)
+@pytest.mark.parametrize("method", ["fastest", "core"])
+def test_stored_rows_equal_the_run_bit_for_bit(db_url, monkeypatch, result, method) -> None:
+    """On SQLite (multi-row INSERT) and PostgreSQL (COPY), and by SQLAlchemy Core on both."""
+    if method == "core":
+        monkeypatch.setattr(bulk_insert, "fastest_method", lambda conn: "core")
+    awkward = dataclasses.replace(result, fills=list(result.fills))
+    first = awkward.fills[0]
+    awkward.fills[0] = dataclasses.replace(first, reason="manual: tab\there, line\nbreak, back\\slash")
+    db = open_db(db_url)
+    run_id = save_backtest(db, awkward)
+    assert_stored_as_run(db, run_id, awkward)
     run = get_run(db, run_id)
     assert run is not None and run.metrics == result.metrics
+    db.dispose()
 
 
 def test_rows_go_in_batches_and_runs_do_not_mix(tmp_path, monkeypatch, result) -> None:

@@ -72,9 +72,14 @@ def _epochs(db: Engine, sql: str, **params: Any) -> list[float]:
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_the_server_runs_away_from_utc(db: Engine) -> None:
+def test_the_server_runs_away_from_utc_and_the_stores_sessions_do_not(db: Engine) -> None:
+    import psycopg
+
+    plain = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as conn:  # a client that asks for nothing gets the server's zone
+        assert conn.execute("SHOW TimeZone").fetchone()[0] == "America/New_York"
     with db.connect() as conn:
-        assert conn.execute(text("SHOW TimeZone")).scalar() == "America/New_York"
+        assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
         assert db.dialect.driver == "psycopg"
 
 
@@ -182,9 +187,6 @@ def test_an_older_schema_gains_the_new_column_and_index(db_url: str, result: Bac
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-@pytest.mark.xfail(strict=True, reason=(
-    "open_db leaves the PostgreSQL session in the server's TimeZone: into a 'timestamp without time zone' "
-    "column (made by SQLModel < 0.0.45) an aware UTC time is stored as New York wall time, 4-5 hours off"))
 def test_an_older_schema_with_naive_time_columns_still_stores_utc(db_url: str, result: BacktestResult) -> None:
     url = normalise_db_url(db_url)
     db = open_db(url)
