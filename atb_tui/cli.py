@@ -158,7 +158,7 @@ def _strategies() -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from atb_tui.cli_args import build_parser, join_negative_values, stderr_line, with_settings
+    from atb_tui.cli_args import build_parser, error_text, join_negative_values, stderr_line, with_settings
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -184,7 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return run_app()
     except InputError as exc:
-        stderr_line(str(exc))
+        stderr_line(error_text(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         stderr_line("interrupted")

@@ -237,5 +237,18 @@ def join_negative_values(args: list[str]) -> list[str]:
     return out
 
 
+# Configuration fields (engine.errors.InputError.field) and the flags that set them.
+FLAG_OF = {
+    "path": "--data", "exchange": "--exchange", "symbol": "--symbol", "timeframe": "--timeframe",
+    "since": "--since", "until": "--until", "stop_loss": "--stop-loss", "balance": "--balance",
+}
+
+
+def error_text(exc: InputError) -> str:
+    """An engine error as the CLI says it: the flag of the field at fault first."""
+    flag = FLAG_OF.get(exc.field or "")
+    return f"{flag}: {exc}" if flag else str(exc)
+
+
 def stderr_line(message: str) -> None:
     print(f"atb-tui: error: {message}", file=sys.stderr)

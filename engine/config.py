@@ -19,16 +19,16 @@ from engine.policy import ExitPolicy, Sizing
 DATA_KINDS = ("sample", "file", "exchange")
 
 
-def parse_date(text: str, what: str) -> datetime:
-    """ISO date or datetime text -> aware UTC datetime; InputError naming the field."""
+def parse_date(text: str, field: str | None = None) -> datetime:
+    """ISO date or datetime text -> aware UTC datetime; InputError for ``field``."""
     import pandas as pd  # lazily: the TUI's form imports this module before its first frame
 
     try:
         ts = pd.Timestamp(text.strip())
     except (ValueError, TypeError):
-        raise InputError(f"{what}: {text!r} is not a date (use YYYY-MM-DD or an ISO 8601 time)") from None
+        raise InputError(f"{text!r} is not a date (use YYYY-MM-DD or an ISO 8601 time)", field) from None
     if ts is pd.NaT:
-        raise InputError(f"{what}: {text!r} is not a date (use YYYY-MM-DD or an ISO 8601 time)")
+        raise InputError(f"{text!r} is not a date (use YYYY-MM-DD or an ISO 8601 time)", field)
     ts = ts.tz_localize(timezone.utc) if ts.tzinfo is None else ts.tz_convert(timezone.utc)
     return ts.to_pydatetime()
 
@@ -60,14 +60,15 @@ class DataSpec:
         if self.kind not in DATA_KINDS:
             raise InputError(f"data source must be one of {', '.join(DATA_KINDS)}, got {self.kind!r}")
         if self.kind == "file" and not self.path:
-            raise InputError("a file data source needs a path (--data PATH)")
+            raise InputError("a file data source needs the path of a CSV or Parquet file", "path")
         if self.kind == "exchange":
-            missing = [n for n in ("exchange", "symbol", "timeframe", "since") if not getattr(self, n)]
+            names = {"exchange": "an exchange id", "symbol": "a symbol", "timeframe": "a timeframe", "since": "a start date"}
+            missing = [n for n in names if not getattr(self, n)]
             if missing:
-                raise InputError("an exchange download needs " + ", ".join(f"--{m}" for m in missing))
-            start = parse_date(self.since, "--since")
-            if self.until and parse_date(self.until, "--until") <= start:
-                raise InputError(f"--until {self.until} is not after --since {self.since}")
+                raise InputError("an exchange download needs " + ", ".join(names[m] for m in missing), missing[0])
+            start = parse_date(self.since, "since")
+            if self.until and parse_date(self.until, "until") <= start:
+                raise InputError(f"the end {self.until} is not after the start {self.since}", "until")
 
     def describe(self) -> str:
         if self.kind == "sample":
@@ -89,7 +90,7 @@ class BacktestSettings:
         if not (math.isfinite(self.balance) and self.balance > 0):
             raise InputError(f"starting balance must be a positive amount, got {self.balance!r}")
         if self.sizing.mode == "risk" and not self.policy.stop_loss_pct:
-            raise InputError("risk-based sizing needs a stop-loss (--stop-loss)")
+            raise InputError("risk-based sizing needs a stop-loss", "stop_loss")
 
 
 @dataclass(frozen=True)

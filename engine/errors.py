@@ -6,7 +6,15 @@ instead of a traceback. Anything else escaping the engine is a bug.
 
 
 class InputError(ValueError):
-    """Bad input from the user: the message names what is wrong and where."""
+    """Bad input from the user: the message names what is wrong and where.
+
+    ``field`` names the configuration field at fault (``since``, ``stop_loss`` ...) when
+    there is one; the message then does not: the CLI puts the flag in front of it and
+    the form marks the field, so neither shows the other's vocabulary."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DataError(InputError):

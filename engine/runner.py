@@ -37,8 +37,8 @@ def load_data(spec: DataSpec, progress: Optional[Progress] = None, cancel: Optio
         return data.sample_candles()
     if spec.kind == "file":
         return data.load_candles(spec.path)
-    since = parse_date(spec.since, "--since")
-    until = parse_date(spec.until, "--until") if spec.until else None
+    since = parse_date(spec.since, "since")
+    until = parse_date(spec.until, "until") if spec.until else None
     return data.download_candles(
         spec.exchange, spec.symbol, spec.timeframe, since, until, progress=progress, cancel=cancel
     )

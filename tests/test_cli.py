@@ -223,3 +223,20 @@ def test_exports_never_overwrite_and_are_readable_by_others(tmp_path) -> None:
     os.umask(umask)
     for path in (first, write_atomic(tmp_path / "t.csv", "x")):
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("build, field, flag", [
+    (lambda: __import__("engine.config", fromlist=["DataSpec"]).DataSpec(kind="file"), "path", "--data"),
+    (lambda: __import__("engine.config", fromlist=["DataSpec"]).DataSpec(kind="exchange", exchange="binance"), "symbol", "--symbol"),
+    (lambda: __import__("engine.config", fromlist=["DataSpec"]).DataSpec(
+        kind="exchange", exchange="binance", symbol="BTC/USDT", timeframe="1h", since="2024-02-01", until="2024-01-01"), "until", "--until"),
+])
+def test_engine_errors_name_fields_not_flags_and_the_cli_adds_the_flag(build, field, flag) -> None:
+    from atb_tui.cli_args import error_text
+    from engine.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        build()
+    assert caught.value.field == field
+    assert "--" not in str(caught.value)  # the TUI shows this text beside its own field
+    assert error_text(caught.value).startswith(f"{flag}: ")

@@ -35,7 +35,7 @@ def bar_of(text: str, index) -> int:  # type: ignore[no-untyped-def]
         if bar >= len(index):
             raise InputError(f"bar {bar:,} is past the last bar ({len(index) - 1:,})")
         return bar
-    when = parse_date(text, "go to")
+    when = parse_date(text)
     bar = int(index.searchsorted(when, side="right")) - 1
     if bar < 0:
         raise InputError(f"{text} is before the first bar ({index[0]:%Y-%m-%d %H:%M} UTC)")
