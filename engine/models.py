@@ -46,7 +46,8 @@ class Run(SQLModel, table=True):
     # Longs against shorts, exit reasons, monthly and yearly returns (engine.reports);
     # None for runs stored before there were reports.
     report: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))
-    # Equity after each bar, downsampled to a few hundred points: enough to redraw the curve.
+    # Equity after each bar, thinned to a few hundred points keeping every stretch's low and
+    # high (engine.store.downsample): enough to redraw the curve, spikes included.
     equity_curve: list[float] = Field(default_factory=list, sa_column=Column(JSON))
     parent_run_id: Optional[int] = Field(default=None, foreign_key="run.id")
     # Of the candles the run saw (engine.fingerprint): a replay notices when they changed.

@@ -10,6 +10,7 @@ bars in one go.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -40,9 +41,11 @@ class RunTables:
 
 
 def _columns(records: list, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
-    if not records:
-        return {name: np.empty(0) for name in fields}
-    table = np.array(list(map(attrgetter(*fields), records)), dtype=np.float64)
+    # One flat pass in C (attrgetter + chain + fromiter): a list of tuples through
+    # np.array costs several times as much for tens of thousands of records.
+    flat = np.fromiter(chain.from_iterable(map(attrgetter(*fields), records)), dtype=np.float64,
+                       count=len(records) * len(fields))
+    table = flat.reshape(len(records), len(fields))
     return {name: table[:, i] for i, name in enumerate(fields)}
 
 

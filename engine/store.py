@@ -151,14 +151,23 @@ def _never_reuse_run_ids(engine: Engine) -> None:
 
 
 def downsample(values: Any, points: int = 400) -> list[float]:
-    """Evenly spaced points of a long curve, always keeping the last one."""
+    """A long curve thinned to about ``points`` values for redrawing: each of ``points / 2``
+    stretches keeps its lowest and its highest value, in time order, so a one-bar spike
+    or crash survives; the first and last values are always kept."""
     import numpy as np
 
     arr = np.asarray(values, dtype=np.float64)
-    if len(arr) <= points:
+    n = len(arr)
+    if n <= points:
         return arr.tolist()
-    idx = np.linspace(0, len(arr) - 1, points).round().astype(np.int64)
-    return arr[idx].tolist()
+    edges = np.linspace(0, n, points // 2 + 1).round().astype(np.int64)
+    keep = {0, n - 1}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        if hi > lo:
+            part = arr[lo:hi]
+            keep.add(int(lo + part.argmin()))
+            keep.add(int(lo + part.argmax()))
+    return arr[sorted(keep)].tolist()
 
 
 def _enum_names(values: "pd.Series", enum_cls: type) -> "pd.Series":

@@ -125,3 +125,19 @@ def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch, result) -> None:
     assert list_runs(db) == []
     with db.connect() as conn:
         assert conn.exec_driver_sql('SELECT COUNT(*) FROM "trade"').scalar() == 0
+
+
+def test_the_stored_curve_keeps_spikes_and_both_ends() -> None:
+    import numpy as np
+
+    from engine.store import downsample
+
+    curve = np.linspace(1000.0, 2000.0, 100_000)
+    curve[31_337] = 10.0  # a one-bar crash
+    curve[77_777] = 9_999.0  # a one-bar spike
+    thin = downsample(curve, 400)
+    assert len(thin) <= 402
+    assert thin[0] == 1000.0 and thin[-1] == 2000.0
+    assert min(thin) == 10.0 and max(thin) == 9_999.0
+    assert thin.index(10.0) < thin.index(9_999.0)  # in time order
+    assert downsample([1.0, 2.0, 3.0], 400) == [1.0, 2.0, 3.0]

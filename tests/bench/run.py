@@ -176,6 +176,11 @@ def main() -> int:
     print(f"\nreplay of {BARS:,} bars at 160x50 (Pilot; handler = the key's work, + frame = until the screen took it in):")
     for key, value in replay_figures(BARS).items():
         print(f"  {key:<44}{value:>10,.1f}")
+    from tests.bench.backtest_ui import backtest_ui_figures
+
+    print(f"\nbacktest workspace at 160x50, a {BARS:,}-bar run (Pilot; ms):")
+    for key, value in backtest_ui_figures(BARS).items():
+        print(f"  {key:<44}{value:>10,.1f}")
     from tests.bench.live import SYMBOLS, live_figures
 
     print(f"\nlive workspace at 160x50 (Pilot; {len(SYMBOLS)} open positions, every price moving 10 times a second):")
