@@ -3,54 +3,43 @@
 One row per entry of the engine's METRIC_SPECS, grouped as the results panel groups
 them, so the comparison can never list a metric the engine does not compute. The
 difference is not coloured: whether more is better depends on the metric (fees,
-volatility), and a wrong colour would mislead more than no colour.
+volatility), and a wrong colour would mislead more than no colour. Both runs and their
+trades are read on a worker; the cards say "Loading…" until they arrive.
 """
 
 from __future__ import annotations
 
-from datetime import timezone
 from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from engine.metrics import METRIC_SPECS, format_metric
+from screens.equity_curve import EquityCurve
+from screens.run_messages import CompareLoaded, RunsReadFailed, first_line
+from screens.run_text import params_of, params_text, period_text, utc_minute
 from screens.widgets.equity_chart import EquityChart
 
 if TYPE_CHECKING:
-    from engine.models import Run
+    from engine.models import Run, Trade
 
-
-def params_text(config: dict[str, Any]) -> str:
-    params = config.get("params") or {}
-    if not params:
-        return "default parameters"
-    return ", ".join(f"{k}={v}" for k, v in params.items())
-
-
-def run_heading(run: Run) -> str:
-    """One line naming a run: id, strategy with parameters, market."""
-    market = " ".join(p for p in (run.symbol, run.timeframe) if p) or run.data_source or "unknown data"
-    return f"run #{run.id} {run.strategy} ({params_text(run.config or {})}) on {market}"
+ChangedTrade = tuple[int, Optional[str], Optional[str], Optional[float], Optional[float]]
+LOADING = "Loading…"
 
 
 def _run_card(letter: str, run: Run) -> Text:
-    period = "—"
-    if run.period_start is not None and run.period_end is not None:
-        period = f"{run.period_start:%Y-%m-%d}..{run.period_end:%Y-%m-%d}"
-    created = run.created_at
-    if created.tzinfo is not None:
-        created = created.astimezone(timezone.utc)
     return Text.assemble(
         (f"{letter}  run #{run.id}  {run.strategy}\n", "bold"),
-        f"   {params_text(run.config or {})}\n",
-        f"   {' '.join(p for p in (run.symbol, run.timeframe) if p) or '—'}   {period}\n",
+        f"   {params_text(params_of(run))}\n",
+        f"   {' '.join(p for p in (run.symbol, run.timeframe) if p) or '—'}   {period_text(run)}\n",
         (f"   {run.data_source}\n", "dim"),
-        (f"   saved {created:%Y-%m-%d %H:%M} UTC", "dim"),
+        (f"   saved {utc_minute(run.created_at)} UTC", "dim"),
         _lineage(run),
     )
 
@@ -85,7 +74,36 @@ def difference(a: Any, b: Any, fmt: str) -> str:
     return sign + format_metric(d, fmt)
 
 
+def _curve(run: Run) -> EquityCurve:
+    # From its metrics, the figures the run detail shows for it (the stored curve is thinned).
+    balance = float((run.config or {}).get("balance", 0.0)) or 1.0
+    return EquityCurve.from_stored(list(run.equity_curve or []), balance, dict(run.metrics or {}))
+
+
+def changed_trades(trades_a: list[Trade], trades_b: list[Trade]) -> list[ChangedTrade]:
+    """The trades that differ between A and B (a branch's changes to its parent), by number:
+    (number, A's exit reason, B's exit reason, A's PnL, B's PnL), None where a run has no such trade."""
+    a = {t.trade_no: t for t in trades_a}
+    b = {t.trade_no: t for t in trades_b}
+
+    def key(t):  # type: ignore[no-untyped-def]
+        return None if t is None else (t.entry_time, t.exit_time, round(t.size, 12), round(t.pnl, 9), t.exit_reason)
+
+    out: list[ChangedTrade] = []
+    for n in sorted(set(a) | set(b)):
+        ta, tb = a.get(n), b.get(n)
+        if key(ta) != key(tb):
+            out.append((
+                n, None if ta is None else ta.exit_reason.value.replace("_", " "),
+                None if tb is None else tb.exit_reason.value.replace("_", " "),
+                None if ta is None else ta.pnl, None if tb is None else tb.pnl,
+            ))
+    return out
+
+
 class CompareScreen(Screen):
+    """Reads both runs and their trades on a worker; the cards say "Loading…" meanwhile."""
+
     CSS_PATH = "compare.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -93,6 +111,7 @@ class CompareScreen(Screen):
         Binding("2", "tab('tab-equity')", "Equity"),
         Binding("3", "tab('tab-trades')", "Changed trades"),
     ]
+    SHOWN_CHANGES = 500  # rows of the changed-trades table; the title gives the full count
 
     def __init__(self, run_a: int, run_b: int) -> None:
         super().__init__()
@@ -100,12 +119,13 @@ class CompareScreen(Screen):
         # metric key -> (A text, B text, difference text): what the table shows, for tests and copy.
         self.values: dict[str, tuple[str, str, str]] = {}
         self.changed_trades: list[int] = []
+        self.loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="compare-cards"):
-            yield Static("", id="compare-a", classes="run-card")
-            yield Static("", id="compare-b", classes="run-card")
+            yield Static(LOADING, id="compare-a", classes="run-card")
+            yield Static(LOADING, id="compare-b", classes="run-card")
         with TabbedContent(id="compare-tabs"):
             with TabPane("Metrics", id="tab-metrics"):
                 yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
@@ -116,56 +136,75 @@ class CompareScreen(Screen):
                     yield Static("B", classes="curve-title", id="equity-b-title")
                     yield EquityChart(id="equity-b")
             with TabPane("Trades that changed", id="tab-trades"):
-                yield Static("", id="changed-title")
+                yield Static(LOADING, id="changed-title")
                 yield DataTable(id="changed-trades", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         a_id, b_id = self.run_ids
         self.sub_title = f"History › compare #{a_id} and #{b_id}"
-        from engine.store import get_run
-
-        database = self.app.services.database()
-        run_a, run_b = get_run(database, a_id), get_run(database, b_id)
-        if run_a is None or run_b is None:
-            gone = a_id if run_a is None else b_id
-            self.query_one("#compare-a", Static).update(f"Run #{gone} is no longer in the database.")
-            return
-        self.query_one("#compare-a", Static).update(_run_card("A", run_a))
-        self.query_one("#compare-b", Static).update(_run_card("B", run_b))
-        self._fill(run_a, run_b)
-        for letter, run in (("a", run_a), ("b", run_b)):
-            self.query_one(f"#equity-{letter}-title", Static).update(f"{letter.upper()}  run #{run.id}")
-            self.query_one(f"#equity-{letter}", EquityChart).show(
-                run.equity_curve or [], float((run.config or {}).get("balance", 0.0)) or 1.0,
-            )
-        self._changed(database, run_a, run_b)
         self.query_one("#compare-table", DataTable).focus()
+        self._load(a_id, b_id)
 
-    def _changed(self, database, run_a: Run, run_b: Run) -> None:  # type: ignore[no-untyped-def]
-        """The trades that differ between A and B (a branch's changes to its parent), by number."""
-        from engine.store import run_trades
+    def on_unmount(self) -> None:
+        self.workers.cancel_node(self)
 
-        a = {t.trade_no: t for t in run_trades(database, run_a.id)}
-        b = {t.trade_no: t for t in run_trades(database, run_b.id)}
+    @work(thread=True, exclusive=True, group="compare-load", name="compare-load", exit_on_error=False)
+    def _load(self, a_id: int, b_id: int) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
 
-        def key(t):  # type: ignore[no-untyped-def]
-            return None if t is None else (t.entry_time, t.exit_time, round(t.size, 12), round(t.pnl, 9), t.exit_reason)
+        from engine.errors import InputError
+        from engine.store import get_run, run_trades
 
-        changed = [n for n in sorted(set(a) | set(b)) if key(a.get(n)) != key(b.get(n))]
-        self.changed_trades = changed
+        try:
+            database = self.app.services.database()
+            run_a, run_b = get_run(database, a_id), get_run(database, b_id)
+            changed: list[ChangedTrade] = []
+            count = 0
+            curves = []
+            if run_a is not None and run_b is not None:
+                trades_a, trades_b = run_trades(database, a_id), run_trades(database, b_id)
+                changed, count = changed_trades(trades_a, trades_b), max(len(trades_a), len(trades_b))
+                curves = [_curve(run_a), _curve(run_b)]
+        except (InputError, SQLAlchemyError) as exc:
+            self.post_message(RunsReadFailed(first_line(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(CompareLoaded(run_a, run_b, changed, count, curves))
+
+    def on_runs_read_failed(self, event: RunsReadFailed) -> None:
+        self.query_one("#compare-a", Static).update(f"Cannot read the runs: {event.message}")
+        self.query_one("#compare-b", Static).update("")
+        self.query_one("#changed-title", Static).update("")
+
+    def on_compare_loaded(self, event: CompareLoaded) -> None:
+        run_a, run_b = event.run_a, event.run_b
+        if run_a is None or run_b is None:
+            gone = self.run_ids[0] if run_a is None else self.run_ids[1]
+            self.query_one("#compare-a", Static).update(f"Run #{gone} is no longer in the database.")
+            self.query_one("#compare-b", Static).update("")
+            self.query_one("#changed-title", Static).update("")
+            return
+        with self.app.batch_update():
+            self.query_one("#compare-a", Static).update(_run_card("A", run_a))
+            self.query_one("#compare-b", Static).update(_run_card("B", run_b))
+            self._fill(run_a, run_b)
+            for letter, run, curve in zip("ab", (run_a, run_b), event.curves):
+                self.query_one(f"#equity-{letter}-title", Static).update(f"{letter.upper()}  run #{run.id}")
+                self.query_one(f"#equity-{letter}", EquityChart).show(curve)
+            self._show_changed(event.changed, event.trade_count)
+        self.loaded = True
+
+    def _show_changed(self, changed: list[ChangedTrade], count: int) -> None:
+        self.changed_trades = [c[0] for c in changed]
         self.query_one("#changed-title", Static).update(
-            f"Trades that changed: {len(changed)} of {max(len(a), len(b))}" if changed else "No trade changed."
+            f"Trades that changed: {len(changed)} of {count}" if changed else "No trade changed."
         )
         table = self.query_one("#changed-trades", DataTable)
         table.add_columns("#", "A exit", "B exit", "A PnL", "B PnL", "B − A")
-        for n in changed[:500]:
-            ta, tb = a.get(n), b.get(n)
-            pa = None if ta is None else ta.pnl
-            pb = None if tb is None else tb.pnl
+        for n, exit_a, exit_b, pa, pb in changed[: self.SHOWN_CHANGES]:
             table.add_row(
-                str(n), "—" if ta is None else ta.exit_reason.value.replace("_", " "),
-                "—" if tb is None else tb.exit_reason.value.replace("_", " "),
+                str(n), exit_a or "—", exit_b or "—",
                 "—" if pa is None else f"{pa:,.2f}", "—" if pb is None else f"{pb:,.2f}",
                 "—" if pa is None or pb is None else f"{pb - pa:+,.2f}",
             )

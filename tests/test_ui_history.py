@@ -2,19 +2,25 @@
 
 The database is seeded with two real backtests on the embedded sample, so every
 assertion is about what a user would see for real runs, and checked against the
-database (state), not only against pixels.
+database (state), not only against pixels. Paging, filtering and loading on workers
+are driven on a few hundred seeded runs (:mod:`tests.run_seed`), and with a database
+whose reads are held back, as a slow server's would be.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import tomllib
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session
-from textual.widgets import Button, DataTable, Input
+from textual.widgets import Button, DataTable, Input, Static
 
 from atb_tui.app import create_app
 from atb_tui.backends import Backends
@@ -23,14 +29,18 @@ from engine.config import BacktestConfig
 from engine.metrics import format_metric
 from engine.models import Run
 from engine.runner import BacktestResult, run_backtest
-from engine.store import list_runs, open_db, run_trades, save_backtest
+from engine.export import run_json, trades_csv
+from engine.store import get_run, list_runs, open_db, run_trades, save_backtest
 from screens.compare import CompareScreen
 from screens.confirm import ConfirmScreen
-from screens.history import EMPTY_MESSAGE, HistoryScreen
+from screens.history import EMPTY_MESSAGE, LOADING, HistoryScreen
 from screens.run_detail import RunDetailScreen
+from screens.runs_table import column_text
 from screens.settings import SettingsScreen
 from screens.widgets.results_view import ResultsView
 from screens.widgets.trades_table import TradesTable
+from tests.run_seed import run_spec, seed_runs
+from tests.test_ui_backtest import _until as until
 
 FIXED_NOW = datetime(2025, 3, 14, 9, 26, tzinfo=timezone.utc)
 SIZE = (120, 40)
@@ -70,12 +80,47 @@ def seeded(tmp_path: Path):
     return make_app(tmp_path), ids
 
 
+async def settled(pilot) -> None:
+    """Every worker done and its answer shown. A page request overtaken by a newer one is
+    cancelled (its answer would be dropped): a cancelled worker counts as done."""
+    app = pilot.app
+    for _ in range(100):
+        await asyncio.gather(*(worker.wait() for worker in list(app.workers)), return_exceptions=True)
+        await pilot.pause()
+        if not any(worker.is_running for worker in app.workers):  # an answer may start another read
+            break
+    await pilot.pause()
+
+
 async def open_history(pilot) -> HistoryScreen:
     await pilot.press("f4")
-    await pilot.pause()
     screen = pilot.app.screen
     assert isinstance(screen, HistoryScreen)
+    await settled(pilot)
+    assert not screen.reading
     return screen
+
+
+def status(screen) -> str:
+    return str(screen.query_one("#history-status", Static).render())
+
+
+class HeldDatabase:
+    """Holds every SQL statement of an engine until released: a slow or stuck server."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.release = threading.Event()
+        self.waiting = threading.Event()
+        event.listen(engine, "before_cursor_execute", self._hold)
+
+    def _hold(self, *_: Any) -> None:
+        self.waiting.set()
+        self.release.wait(30)
+
+    def stop(self) -> None:
+        self.release.set()
+        event.remove(self.engine, "before_cursor_execute", self._hold)
 
 
 async def test_history_lists_runs_newest_first(seeded) -> None:
@@ -86,14 +131,23 @@ async def test_history_lists_runs_newest_first(seeded) -> None:
         assert history.order == [rsi_id, sma_id]  # rsi was saved an hour later
         table = history.query_one("#runs", DataTable)
         assert table.row_count == 2
-        row = table.get_row(str(sma_id))
-        assert row[2] == "2025-03-01 10:30"
-        assert row[3] == "sma_cross" and row[4] == "BTC/USDT" and row[5] == "1h"
+        line = table.get_row(str(sma_id))[0]
+
+        def cell(key: str) -> str:
+            return column_text(line, key)
+
+        assert cell("id") == str(sma_id) and cell("when") == "2025-03-01 10:30"
+        assert cell("strategy") == "sma_cross" and cell("symbol") == "BTC/USDT" and cell("timeframe") == "1h"
+        assert cell("period") == "2023-01-01..2024-12-31"
         metrics = sample_result("sma_cross").metrics
-        assert str(row[7]) == format_metric(metrics["total_return_pct"], "pct")
-        assert str(row[8]) == format_metric(metrics["max_drawdown_pct"], "pct")
-        assert str(row[9]) == format_metric(metrics["trades"], "int")
+        assert cell("return") == format_metric(metrics["total_return_pct"], "pct")
+        assert cell("max_dd") == format_metric(metrics["max_drawdown_pct"], "pct")
+        assert cell("trades") == format_metric(metrics["trades"], "int")
+        assert cell("params") == "—"  # the sample runs have the strategies' default parameters
+        header = table.columns[table.ordered_columns[0].key].label.plain
+        assert column_text(header, "return") == "Return" and column_text(header, "params") == "Params"
         assert not history.query_one("#history-empty").display
+        assert status(history).startswith("1–2 of 2 runs")
 
 
 async def test_empty_history_says_so(tmp_path: Path) -> None:
@@ -103,7 +157,8 @@ async def test_empty_history_says_so(tmp_path: Path) -> None:
         empty = history.query_one("#history-empty")
         assert empty.display and EMPTY_MESSAGE in str(history.query_one("#history-empty-text").render())
         assert not history.query_one("#runs").display
-        await pilot.press("d", "c")  # nothing to act on: no dialog, no crash
+        assert not history.query_one("#history-filter").display  # nothing to filter
+        await pilot.press("d", "c", "slash")  # nothing to act on: no dialog, no crash
         assert pilot.app.screen is history
 
 
@@ -115,8 +170,25 @@ async def test_a_run_saved_elsewhere_appears_when_history_is_shown_again(tmp_pat
         await pilot.press("f1")
         save_backtest(app.services.database(), sample_result("sma_cross"))
         await pilot.press("f4")
-        await pilot.pause()
+        await settled(pilot)
         assert len(history.order) == 1 and history.query_one("#runs").display
+
+
+async def test_a_run_saved_while_history_is_shown_appears_without_a_key(tmp_path: Path, monkeypatch) -> None:
+    """A backtest finishing in the background (or the CLI in another terminal) saves a run
+    while History is on screen: the watcher notices and the new run comes in on top,
+    the cursor staying on the run it was on."""
+    monkeypatch.setattr(HistoryScreen, "WATCH_SECONDS", 0.05)
+    seed(f"sqlite:///{tmp_path}/t.sqlite")
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        history = await open_history(pilot)
+        await pilot.press("down")
+        before = history.highlighted_id()
+        new_id = await asyncio.to_thread(save_backtest, app.services.database(), sample_result("sma_cross"))
+        await until(pilot, lambda: new_id in history.order)
+        assert history.order[0] == new_id and history.highlighted_id() == before
+        assert status(history).startswith("1–3 of 3 runs")
 
 
 async def test_enter_opens_the_run_with_its_trades(seeded) -> None:
@@ -124,9 +196,9 @@ async def test_enter_opens_the_run_with_its_trades(seeded) -> None:
     async with app.run_test(size=SIZE) as pilot:
         history = await open_history(pilot)
         await pilot.press("down", "enter")  # second row: the older sma_cross run
-        await pilot.pause()
         detail = pilot.app.screen
         assert isinstance(detail, RunDetailScreen) and detail.run_id == sma_id
+        await settled(pilot)
         expected = len(run_trades(app.services.database(), sma_id))
         assert expected == len(sample_result("sma_cross").trades) > 0
         assert detail.view is not None and len(detail.view.trades) == expected
@@ -147,9 +219,10 @@ async def test_compare_two_marked_runs(seeded) -> None:
         assert pilot.app.screen is history
         assert any("1 marked" in n.message for n in pilot.app._notifications)
         await pilot.press("down", "space", "c")
-        await pilot.pause()
         compare = pilot.app.screen
         assert isinstance(compare, CompareScreen)
+        await settled(pilot)
+        assert compare.loaded and compare.changed_trades  # different strategies: every trade differs
         assert compare.run_ids == (rsi_id, sma_id)  # marking order: A is the first marked
         a, b, diff = compare.values["total_return_pct"]
         rsi_ret = sample_result("rsi_reversion").metrics["total_return_pct"]
@@ -191,13 +264,243 @@ async def test_delete_after_confirmation(seeded) -> None:
         dialog = pilot.app.screen
         assert isinstance(dialog, ConfirmScreen) and f"#{rsi_id}" in dialog.question
         await pilot.press("y")
-        await pilot.pause()
+        await settled(pilot)
         assert pilot.app.screen is history
         remaining = list_runs(app.services.database())
         assert [r.id for r in remaining] == [sma_id]
         assert run_trades(app.services.database(), rsi_id) == []
         assert history.order == [sma_id]
         assert history.query_one("#runs", DataTable).row_count == 1
+        assert history.highlighted_id() == sma_id
+
+
+# --- many runs: pages, filter, loading on workers -----------------------------------
+
+
+def many(tmp_path: Path, count: int) -> tuple[Any, list[int]]:
+    """An app on a database of ``count`` seeded runs; their ids oldest first."""
+    database = open_db(f"sqlite:///{tmp_path}/t.sqlite")
+    ids = seed_runs(database, count, points=10)
+    database.dispose()
+    return make_app(tmp_path), ids
+
+
+def matching(count: int, test: Callable[[dict[str, Any]], bool]) -> list[int]:
+    """Ids (newest first) of the seeded runs for which ``test(run_spec)`` holds."""
+    return [i + 1 for i in reversed(range(count)) if test(run_spec(i))]
+
+
+async def test_pages_of_many_runs(tmp_path: Path) -> None:
+    app, ids = many(tmp_path, 230)
+    newest_first = ids[::-1]
+    async with app.run_test(size=SIZE) as pilot:
+        history = await open_history(pilot)
+        table = history.query_one("#runs", DataTable)
+        assert history.order == newest_first[:50] and table.row_count == 50
+        assert status(history).startswith("1–50 of 230 runs")
+
+        await pilot.press("end")  # the oldest run, on the last page
+        await settled(pilot)
+        assert history.order == newest_first[200:] and history.highlighted_id() == ids[0]
+        assert status(history).startswith("201–230 of 230 runs")
+        await pilot.press("home")
+        await settled(pilot)
+        assert history.page_start == 0 and history.highlighted_id() == newest_first[0]
+
+        table.move_cursor(row=49)
+        await pilot.press("down")  # past the page's last row: the next page, at its top
+        await settled(pilot)
+        assert history.page_start == 50 and history.highlighted_id() == newest_first[50]
+        await pilot.press("up")  # and back: the previous page, at its bottom
+        await settled(pilot)
+        assert history.page_start == 0 and history.highlighted_id() == newest_first[49]
+
+        table.move_cursor(row=0)
+        for _ in range(3):  # a screenful, then the rest of the page, then the next page
+            await pilot.press("pagedown")
+            await settled(pilot)
+            if history.page_start:
+                break
+        assert history.page_start == 50 and history.highlighted_id() == newest_first[50]
+        for _ in range(12):
+            await pilot.press("pagedown")
+            await settled(pilot)
+        assert history.page_start == 200 and history.highlighted_id() == ids[0]  # no further than the last page
+
+
+async def test_typing_a_filter_narrows_the_list(tmp_path: Path) -> None:
+    count = 230
+    app, _ = many(tmp_path, count)
+    async with app.run_test(size=SIZE) as pilot:
+        history = await open_history(pilot)
+        await pilot.press("slash", *"strategy:sma_cross")  # c and o are bindings too: here they are text
+        await settled(pilot)
+        box = history.query_one("#history-filter", Input)
+        assert pilot.app.screen is history and box.value == "strategy:sma_cross" and box.has_focus
+        expected = matching(count, lambda r: r["strategy"] == "sma_cross")
+        assert history.order == expected[:50] and history.total == len(expected)
+        assert status(history).startswith(f"1–50 of {len(expected)} runs matching the filter")
+
+        box.value = "fast=9"  # a parameter's exact value
+        await settled(pilot)
+        expected = matching(count, lambda r: r["params"].get("fast") == 9)
+        assert 0 < history.total == len(expected) and history.order == expected[: len(history.order)]
+        assert all(history.runs[i].params["fast"] == 9 for i in history.order)
+
+        box.value = "eth replay"  # free words: each in the strategy, symbol, kind or parameters
+        await settled(pilot)
+        expected = matching(count, lambda r: r["symbol"] == "ETH/USDT" and r["kind"] == "REPLAY")
+        assert history.order == expected and expected
+
+        box.value = "no-such-thing"
+        await settled(pilot)
+        assert history.order == [] and "No run matches" in status(history)
+
+        await pilot.press("enter")  # to the list; Escape there clears the filter
+        assert history.query_one("#runs").has_focus
+        await pilot.press("escape")
+        await settled(pilot)
+        assert box.value == "" and history.total == count
+
+
+async def test_a_slow_database_shows_loading_and_keys_still_work(tmp_path: Path) -> None:
+    app, ids = many(tmp_path, 60)
+    held = HeldDatabase(app.services.database())
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f4")
+            history = pilot.app.screen
+            assert isinstance(history, HistoryScreen)
+            await until(pilot, held.waiting.is_set)
+            await pilot.pause()
+            assert status(history).startswith(LOADING)
+            assert LOADING in str(history.query_one("#history-empty-text").render())
+            await pilot.press("f1")  # the app answers while the read is stuck
+            assert pilot.app.screen.__class__.__name__ == "BacktestScreen"
+            await pilot.press("f4")
+            assert pilot.app.screen is history
+            held.release.set()
+            await until(pilot, lambda: len(history.order) == 50)
+            assert not history.reading
+
+            held.release.clear()
+            held.waiting.clear()
+            await pilot.press("slash", "s", "o", "l")
+            await until(pilot, held.waiting.is_set)
+            await pilot.pause()
+            assert status(history).startswith(LOADING) and len(history.order) == 50  # the old rows stay
+            await pilot.press("escape", "down", "down")  # back on the list, which still moves
+            assert history.query_one("#runs", DataTable).cursor_row == 2
+            assert history.query_one("#history-filter", Input).value == "sol"
+            held.release.set()
+            await settled(pilot)
+            expected = matching(60, lambda r: r["symbol"] == "SOL/USDT")
+            assert history.order == expected and not status(history).startswith(LOADING)
+
+            held.release.clear()
+            await pilot.press("enter")  # a run detail, read on a worker too
+            detail = pilot.app.screen
+            assert isinstance(detail, RunDetailScreen)
+            await pilot.pause()
+            assert "Loading run" in str(detail.query_one("#run-missing", Static).render())
+            await pilot.press("escape")
+            assert pilot.app.screen is history
+            await pilot.press("space", "down", "space", "c")
+            compare = pilot.app.screen
+            assert isinstance(compare, CompareScreen)
+            await pilot.pause()
+            assert str(compare.query_one("#compare-a", Static).render()) == LOADING
+            held.release.set()
+            await settled(pilot)
+            a_return = run_spec(expected[0] - 1)["return"]
+            assert compare.loaded and compare.values["total_return_pct"][0] == format_metric(a_return, "pct")
+    finally:
+        held.stop()
+
+
+async def test_after_a_delete_the_cursor_stays_with_the_neighbours(tmp_path: Path) -> None:
+    app, ids = many(tmp_path, 120)
+    newest_first = ids[::-1]
+    database = app.services.database()
+    async with app.run_test(size=SIZE) as pilot:
+        history = await open_history(pilot)
+        await pilot.press("down", "down", "down", "d", "y")
+        await settled(pilot)
+        assert get_run(database, newest_first[3]) is None
+        assert history.highlighted_id() == newest_first[4]  # the next older run, in the same place
+        assert history.query_one("#runs", DataTable).cursor_row == 3
+        assert len(history.order) == 50 and status(history).startswith("1–50 of 119 runs")
+
+        # Two quick deletes while the database is slow: the second acts on the neighbour the
+        # cursor moved to, not on a row a late reload put back.
+        held = HeldDatabase(database)
+        try:
+            await pilot.press("d", "y")
+            await until(pilot, held.waiting.is_set)
+            assert history.highlighted_id() == newest_first[5]
+            await pilot.press("d")
+            dialog = pilot.app.screen
+            assert isinstance(dialog, ConfirmScreen) and f"#{newest_first[5]} " in dialog.question
+            await pilot.press("y")
+            held.release.set()
+            await settled(pilot)
+        finally:
+            held.stop()
+        gone = [i for i in newest_first[:8] if get_run(database, i) is None]
+        assert gone == newest_first[3:6]
+        assert history.highlighted_id() == newest_first[6] and history.order[:4] == newest_first[:3] + [newest_first[6]]
+        assert len(history.order) == 50 and status(history).startswith("1–50 of 117 runs")
+
+
+async def test_deleting_the_only_run_of_the_last_page_lands_on_the_page_before(tmp_path: Path) -> None:
+    app, ids = many(tmp_path, 101)
+    async with app.run_test(size=SIZE) as pilot:
+        history = await open_history(pilot)
+        await pilot.press("end")
+        await settled(pilot)
+        assert history.order == [ids[0]]
+        await pilot.press("d", "y")
+        await settled(pilot)
+        assert history.page_start == 50 and history.highlighted_id() == ids[1]
+
+
+async def test_a_stored_run_exports_as_a_fresh_run_does_and_opens_in_replay(seeded, tmp_path: Path) -> None:
+    import json
+
+    from screens.replay.workspace import ReplayScreen
+
+    app, (sma_id, rsi_id) = seeded
+    async with app.run_test(size=SIZE) as pilot:
+        await open_history(pilot)
+        await pilot.press("enter")  # the newest: rsi_reversion
+        detail = pilot.app.screen
+        assert isinstance(detail, RunDetailScreen)
+        await settled(pilot)
+        assert not detail.query_one("#export-csv", Button).disabled
+        await pilot.press("ctrl+e", "ctrl+j")
+        await settled(pilot)
+        fresh = sample_result("rsi_reversion")
+        assert (tmp_path / f"atb-run-{rsi_id}-trades.csv").read_text() == trades_csv(fresh)
+        assert json.loads((tmp_path / f"atb-run-{rsi_id}.json").read_text()) == json.loads(run_json(fresh, rsi_id))
+        await pilot.press("ctrl+e")  # again: a second file, the first one kept
+        await settled(pilot)
+        assert (tmp_path / f"atb-run-{rsi_id}-trades-2.csv").read_text() == trades_csv(fresh)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReplayScreen) and pilot.app.screen.replay is not None)
+        assert pilot.app.screen.run_id == rsi_id
+
+
+async def test_an_export_that_cannot_be_written_says_why(seeded, tmp_path: Path) -> None:
+    app, _ = seeded
+    app.services.export_dir = tmp_path / "t.sqlite" / "no"  # under a file: no folder can be made
+    async with app.run_test(size=SIZE) as pilot:
+        await open_history(pilot)
+        await pilot.press("enter")
+        await settled(pilot)
+        await pilot.press("ctrl+j")
+        await settled(pilot)
+        assert any(n.message.startswith("Could not export") for n in pilot.app._notifications)
+        assert isinstance(pilot.app.screen, RunDetailScreen)
 
 
 async def test_settings_reject_a_bad_fee_and_save_a_good_one(tmp_path: Path) -> None:
