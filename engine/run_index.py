@@ -10,95 +10,16 @@ path access), which SQLite and PostgreSQL both run.
 from __future__ import annotations
 
 import json
-import shlex
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.models import Run, RunKind
+from engine.models import Run
+from engine.run_filter import RunFilter, RunPage, RunSummary
 
 __all__ = ["RunFilter", "RunSummary", "RunPage", "run_page", "runs_stamp"]
-
-# Qualified filter words, e.g. ``strategy:sma symbol:btc kind:replay``.
-FIELDS = ("strategy", "symbol", "kind")
-
-
-@dataclass(frozen=True)
-class RunFilter:
-    """What a list is narrowed to; every part must hold (AND).
-
-    ``words`` match anywhere in the strategy, symbol, kind or parameters (case-insensitive,
-    as substrings); ``strategy``/``symbol``/``kind`` only there; ``params`` are exact
-    name=value pairs of the strategy's parameters."""
-
-    words: tuple[str, ...] = ()
-    strategy: str = ""
-    symbol: str = ""
-    kind: str = ""
-    params: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> "RunFilter":
-        """``sma btc``, ``strategy:sma symbol:"BTC/USDT" kind:replay fast=10``; quotes group words."""
-        tokens = text.split()
-        for closing in ("", '"', "'"):  # a quote the user has not closed yet counts as closed
-            try:
-                tokens = shlex.split(text + closing)
-                break
-            except ValueError:
-                continue
-        words: list[str] = []
-        fields: dict[str, str] = {}
-        params: list[tuple[str, str]] = []
-        for token in tokens:
-            name, colon, value = token.partition(":")
-            if colon and name.lower() in FIELDS:
-                if value:
-                    fields[name.lower()] = value
-                continue
-            name, equals, value = token.partition("=")
-            if equals and name and value:
-                params.append((name, value))
-            elif token:
-                words.append(token)
-        return cls(tuple(words), params=tuple(params), **fields)
-
-    def __bool__(self) -> bool:
-        return bool(self.words or self.strategy or self.symbol or self.kind or self.params)
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One run as a list shows it: no trades, no equity curve, three numbers of its metrics."""
-
-    id: int
-    kind: RunKind
-    created_at: datetime
-    strategy: str
-    symbol: str
-    timeframe: str
-    data_source: str
-    period_start: Optional[datetime]
-    period_end: Optional[datetime]
-    params: dict[str, Any]
-    parent_run_id: Optional[int]
-    total_return_pct: Optional[float]
-    max_drawdown_pct: Optional[float]
-    trades: Optional[int]
-
-
-@dataclass(frozen=True)
-class RunPage:
-    """``rows`` are the runs ``offset`` to ``offset + len(rows)`` of the ``total`` that match."""
-
-    offset: int
-    total: int
-    rows: tuple[RunSummary, ...]
-
 
 def _params_text() -> ColumnElement[str]:
     # The parameters as JSON text without spaces: SQLite hands back a sub-object minified,

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from engine.errors import InputError
-from engine.run_index import RunFilter, RunPage, RunSummary
+from engine.run_filter import RunFilter, RunPage, RunSummary
 from screens.compare import CompareScreen
 from screens.confirm import ConfirmScreen
 from screens.run_detail import RunDetailScreen

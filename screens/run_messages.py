@@ -13,7 +13,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from engine.models import Run
-    from engine.run_index import RunPage
+    from engine.run_filter import RunPage
     from screens.equity_curve import EquityCurve
     from screens.run_view import RunView
 

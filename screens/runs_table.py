@@ -23,7 +23,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from engine.metrics import format_metric
-from engine.run_index import RunSummary
+from engine.run_filter import RunSummary
 from screens.run_text import params_of, params_text, period_text, utc_minute
 
 MARKS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -52,14 +52,14 @@ def test_the_checker_catches_a_wrong_way_import(tmp_path: Path) -> None:
     assert (2, "textual.app") in _imports(bad)
 
 
-def test_the_first_frame_imports_neither_pandas_nor_numba() -> None:
+def test_the_first_frame_imports_neither_pandas_nor_numba_nor_sqlalchemy() -> None:
     """Start-up is felt on every launch: the app and the strategy list load without the heavy
-    libraries (they come with the first run or replay)."""
+    libraries (they come with the first run, replay or database read, on workers)."""
     code = (
         "import sys\n"
         "from atb_tui.app import create_app\n"
         "from engine.strategies import strategy_names; strategy_names()\n"
-        "print(','.join(sorted(m for m in ('pandas', 'numba') if m in sys.modules)))\n"
+        "print(','.join(sorted(m for m in ('pandas', 'numba', 'sqlalchemy') if m in sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "", f"start-up imported: {out.stdout}"

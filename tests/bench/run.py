@@ -181,6 +181,11 @@ def main() -> int:
     print(f"\nbacktest workspace at 160x50, a {BARS:,}-bar run (Pilot; ms):")
     for key, value in backtest_ui_figures(BARS).items():
         print(f"  {key:<44}{value:>10,.1f}")
+    from tests.bench.history import history_figures
+
+    print("\nHistory at 160x50 with 10,000 stored runs (Pilot; ms, key to the frame showing the result):")
+    for key, value in history_figures().items():
+        print(f"  {key:<44}{value:>10,.1f}")
     from tests.bench.live import SYMBOLS, live_figures
 
     print(f"\nlive workspace at 160x50 (Pilot; {len(SYMBOLS)} open positions, every price moving 10 times a second):")
