@@ -53,6 +53,7 @@ __all__ = [
     "METRIC_SPECS",
     "MetricSpec",
     "MetricValue",
+    "buy_hold_equity",
     "compute_metrics",
     "drawdown_pct",
     "format_metric",
@@ -86,6 +87,18 @@ def drawdown_pct(equity: np.ndarray, *, initial: Optional[float] = None) -> np.n
         bust = ~positive
         dd[bust] = np.where(eq[bust] < peak[bust], -100.0, 0.0)
     return dd
+
+
+def buy_hold_equity(close: np.ndarray, initial: float) -> np.ndarray:
+    """The equity of buying at the first close and holding: ``initial * close / close[0]``.
+
+    What a chart draws beside the strategy's equity; its last value is the starting
+    balance grown by ``buy_hold_return_pct``, which uses the same first and last closes.
+    """
+    px = np.asarray(close, dtype=np.float64)
+    if px.size == 0 or not px[0] > 0:
+        return np.empty(0, dtype=np.float64)
+    return px * (float(initial) / px[0])
 
 
 def _as_utc_ns(times: Any) -> np.ndarray:
@@ -235,7 +248,7 @@ def compute_metrics(
 # --- display ---------------------------------------------------------------------
 
 GROUPS = ("Returns", "Risk", "Trades", "Costs", "Excursion", "Equity")
-FORMATS = ("pct", "money", "ratio", "int", "decimal", "bars", "days", "hours", "text")
+FORMATS = ("pct", "money", "ratio", "int", "decimal", "bars", "days", "hours", "time", "text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,9 +281,9 @@ METRIC_SPECS: tuple[MetricSpec, ...] = (
     _S("max_drawdown_pct", "Max drawdown", "Risk", "pct"),
     _S("max_drawdown_duration_bars", "Longest drawdown", "Risk", "bars"),
     _S("max_drawdown_duration_days", "Longest drawdown (time)", "Risk", "days"),
-    _S("max_drawdown_start", "Max drawdown from", "Risk", "text"),
-    _S("max_drawdown_bottom", "Max drawdown bottom", "Risk", "text"),
-    _S("max_drawdown_recovery", "Max drawdown recovered", "Risk", "text"),
+    _S("max_drawdown_start", "Max drawdown from", "Risk", "time"),
+    _S("max_drawdown_bottom", "Max drawdown bottom", "Risk", "time"),
+    _S("max_drawdown_recovery", "Max drawdown recovered", "Risk", "time"),
     _S("trades", "Trades", "Trades", "int"),
     _S("trades_per_day", "Trades per day", "Trades", "decimal"),
     _S("win_rate_pct", "Win rate", "Trades", "pct"),
@@ -294,8 +307,8 @@ METRIC_SPECS: tuple[MetricSpec, ...] = (
     _S("avg_mae_pct", "Avg MAE", "Excursion", "pct"),
     _S("final_equity", "Final equity", "Equity", "money"),
     _S("peak_equity", "Peak equity", "Equity", "money"),
-    _S("start", "Start", "Equity", "text"),
-    _S("end", "End", "Equity", "text"),
+    _S("start", "Start", "Equity", "time"),
+    _S("end", "End", "Equity", "time"),
     _S("bars", "Bars", "Equity", "int"),
     _S("periods_per_year", "Bars / year", "Equity", "decimal"),
 )
@@ -303,11 +316,15 @@ del _S
 
 
 def format_metric(value: MetricValue, fmt: str) -> str:
-    """Table text for one metric: ``None`` -> "—", pct "12.34 %", money "1,234.50", decimal "8,766.0"."""
+    """Table text for one metric: ``None`` -> "—", pct "12.34 %", money "1,234.50", decimal "8,766.0",
+    time "2024-03-05 14:00" (UTC)."""
     if value is None:
         return "—"
     if fmt == "text":
         return str(value)
+    if fmt == "time":  # ISO 8601 UTC text -> "2024-03-05 14:00", the form every screen shows
+        text = str(value)
+        return text[:10] + " " + text[11:16] if len(text) >= 16 and text[10] == "T" else text
     if fmt not in FORMATS:
         raise ValueError(f"unknown metric format {fmt!r}")
     v = float(value)

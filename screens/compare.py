@@ -62,7 +62,7 @@ def _number(value: Any) -> Optional[float]:
 
 def difference(a: Any, b: Any, fmt: str) -> str:
     """B − A in the metric's own unit; percentages differ in percentage points."""
-    if fmt == "text":
+    if fmt in ("text", "time"):
         return ""
     x, y = _number(a), _number(b)
     if x is None or y is None:
