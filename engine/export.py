@@ -12,13 +12,16 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Optional
 
 from engine.errors import InputError
 from engine.run_tables import TRADE_COLUMNS, RunTables, iso_times
 from engine.runner import BacktestResult
 
-__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "write_run_json", "trades_json_chunks", "trades_csv", "trade_dicts", "check_writable", "write_atomic", "write_new"]
+__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "write_run_json", "trades_json_chunks", "trades_csv", "trades_csv_text", "document_head", "trade_dicts", "check_writable", "write_atomic", "write_new"]
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TRADES_PER_CHUNK = 20_000
 # JSON names of the fill columns (the store calls the last one avg_entry_price).
@@ -42,26 +45,34 @@ def trade_dicts(tables: RunTables, start: int = 0, stop: Optional[int] = None) -
     return rows
 
 
+def document_head(
+    *, run_id: Optional[int], strategy: str, config: dict[str, Any], source: str, symbol: str, timeframe: str,
+    start: Optional[str], end: Optional[str], bars: Optional[int], parent_run_id: Optional[int],
+    actions: list[dict[str, Any]], metrics: dict[str, Any], report: Optional[dict[str, Any]],
+) -> dict[str, Any]:
+    """Everything of the run JSON but its trades, in its order: one outline for a fresh
+    run (:func:`run_document`) and a stored one (:mod:`engine.stored_export`)."""
+    return {
+        "run_id": run_id,
+        "strategy": strategy,
+        "params": config.get("params", {}),
+        "data": {"source": source, "symbol": symbol, "timeframe": timeframe, "start": start, "end": end, "bars": bars},
+        "config": config,
+        "parent_run_id": parent_run_id,
+        "actions": actions,
+        "metrics": metrics,
+        "report": report,
+    }
+
+
 def run_document(result: BacktestResult, run_id: Optional[int], with_trades: bool = True) -> dict[str, Any]:
     idx = result.candles.index
-    document = {
-        "run_id": run_id,
-        "strategy": result.config.strategy,
-        "params": result.config.params,
-        "data": {
-            "source": result.source,
-            "symbol": result.symbol,
-            "timeframe": result.timeframe,
-            "start": idx[0].isoformat(),
-            "end": idx[-1].isoformat(),
-            "bars": len(idx),
-        },
-        "config": result.config.to_dict(),
-        "parent_run_id": result.parent_run_id,
-        "actions": result.actions,
-        "metrics": result.metrics,
-        "report": result.report,
-    }
+    document = document_head(
+        run_id=run_id, strategy=result.config.strategy, config=result.config.to_dict(), source=result.source,
+        symbol=result.symbol, timeframe=result.timeframe, start=idx[0].isoformat(), end=idx[-1].isoformat(),
+        bars=len(idx), parent_run_id=result.parent_run_id, actions=result.actions, metrics=result.metrics,
+        report=result.report,
+    )
     if with_trades:
         document["trades"] = trade_dicts(result.tables)
     return document
@@ -101,7 +112,12 @@ def run_json(result: BacktestResult, run_id: Optional[int]) -> str:
 
 
 def trades_csv(result: BacktestResult) -> str:
-    frame = result.tables.trades.loc[:, list(TRADE_COLUMNS)].copy()
+    return trades_csv_text(result.tables.trades)
+
+
+def trades_csv_text(trades: "pd.DataFrame") -> str:
+    """The trades CSV of a trades frame (:class:`engine.run_tables.RunTables`' columns)."""
+    frame = trades.loc[:, list(TRADE_COLUMNS)].copy()
     for column in ("entry_time", "exit_time"):
         frame[column] = iso_times(frame[column])
     return frame.to_csv(index=False, lineterminator="\n")

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import String, cast, select
 
 from engine.enums import FillKind, Side
-from engine.export import TRADE_COLUMNS, trade_dicts
+from engine.export import document_head, trade_dicts, trades_csv_text
 from engine.models import Fill, Run
 from engine.run_tables import RunTables, iso_times
 from engine.stored_trades import stored_trades
@@ -65,24 +65,12 @@ def stored_document(run: Run, tables: Optional[RunTables] = None) -> dict[str, A
     config = dict(run.config or {})
     actions = config.pop("actions", [])  # the store keeps a branch's actions in its config
     metrics = dict(run.metrics or {})
-    document: dict[str, Any] = {
-        "run_id": run.id,
-        "strategy": run.strategy,
-        "params": config.get("params", {}),
-        "data": {
-            "source": run.data_source,
-            "symbol": run.symbol,
-            "timeframe": run.timeframe,
-            "start": _iso(run.period_start),
-            "end": _iso(run.period_end),
-            "bars": metrics.get("bars"),
-        },
-        "config": config,
-        "parent_run_id": run.parent_run_id,
-        "actions": actions,
-        "metrics": metrics,
-        "report": run.report,  # None for a run stored before there were reports
-    }
+    document = document_head(
+        run_id=run.id, strategy=run.strategy, config=config, source=run.data_source, symbol=run.symbol,
+        timeframe=run.timeframe, start=_iso(run.period_start), end=_iso(run.period_end), bars=metrics.get("bars"),
+        parent_run_id=run.parent_run_id, actions=actions, metrics=metrics,
+        report=run.report,  # None for a run stored before there were reports
+    )
     if tables is not None:
         document["trades"] = trade_dicts(tables)
     return document
@@ -102,7 +90,4 @@ def stored_run_json(engine: "Engine", run_id: int) -> Optional[str]:
 
 def stored_trades_csv(engine: "Engine", run_id: int) -> str:
     """The trades CSV of a stored run (the header alone if it has no trades)."""
-    frame = stored_trades(engine, run_id).loc[:, list(TRADE_COLUMNS)]
-    for column in ("entry_time", "exit_time"):
-        frame[column] = iso_times(frame[column])
-    return frame.to_csv(index=False, lineterminator="\n")
+    return trades_csv_text(stored_trades(engine, run_id))
