@@ -110,6 +110,7 @@ class CompareScreen(Screen):
         Binding("1", "tab('tab-metrics')", "Metrics"),
         Binding("2", "tab('tab-equity')", "Equity"),
         Binding("3", "tab('tab-trades')", "Changed trades"),
+        Binding("4", "tab('tab-config')", "Configuration"),
     ]
     SHOWN_CHANGES = 500  # rows of the changed-trades table; the title gives the full count
 
@@ -119,6 +120,7 @@ class CompareScreen(Screen):
         # metric key -> (A text, B text, difference text): what the table shows, for tests and copy.
         self.values: dict[str, tuple[str, str, str]] = {}
         self.changed_trades: list[int] = []
+        self.config_differences: list[str] = []  # dotted setting names, for tests
         self.loaded = False
 
     def compose(self) -> ComposeResult:
@@ -138,6 +140,9 @@ class CompareScreen(Screen):
             with TabPane("Trades that changed", id="tab-trades"):
                 yield Static(LOADING, id="changed-title")
                 yield DataTable(id="changed-trades", cursor_type="row", zebra_stripes=True)
+            with TabPane("Configuration", id="tab-config"):
+                yield Static(LOADING, id="config-title")
+                yield DataTable(id="compare-config", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -193,7 +198,24 @@ class CompareScreen(Screen):
                 self.query_one(f"#equity-{letter}-title", Static).update(f"{letter.upper()}  run #{run.id}")
                 self.query_one(f"#equity-{letter}", EquityChart).show(curve)
             self._show_changed(event.changed, event.trade_count)
+            self._show_config(run_a, run_b)
         self.loaded = True
+
+    def _show_config(self, run_a: Run, run_b: Run) -> None:
+        """Every setting of both runs, the differing ones first and in bold."""
+        from engine.config_diff import config_rows, shown
+
+        rows = config_rows(dict(run_a.config or {}), dict(run_b.config or {}))
+        differing = [r for r in rows if r[3]]
+        self.config_differences = [r[0] for r in differing]
+        self.query_one("#config-title", Static).update(
+            f"{len(differing)} of {len(rows)} settings differ" if differing else "The two runs have the same configuration."
+        )
+        table = self.query_one("#compare-config", DataTable)
+        table.add_columns("Setting", f"A  #{run_a.id}", f"B  #{run_b.id}")
+        for name, a, b, differs in differing + [r for r in rows if not r[3]]:
+            style = "bold" if differs else "dim"
+            table.add_row(Text(name, style=style), Text(shown(a), style=style), Text(shown(b), style=style))
 
     def _show_changed(self, changed: list[ChangedTrade], count: int) -> None:
         self.changed_trades = [c[0] for c in changed]

@@ -232,6 +232,13 @@ async def test_compare_two_marked_runs(seeded) -> None:
         table = compare.query_one(DataTable)
         assert str(table.get_row("total_return_pct")[1]) == a
         assert table.row_count == len(compare.values) + 6  # one heading row per metric group
+        # Different strategies on the same costs: the strategy differs, the fee does not.
+        await pilot.press("4")
+        await pilot.pause()
+        assert compare.config_differences[0] == "strategy"
+        assert "fee_pct" not in compare.config_differences
+        config = compare.query_one("#compare-config", DataTable)
+        assert str(config.get_row_at(0)[0]) == compare.config_differences[0]
         await pilot.press("escape")
         await pilot.pause()
         assert pilot.app.screen is history and history.marked == [rsi_id, sma_id]
