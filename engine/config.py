@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-import math
 from typing import Any
 
 from engine.costs import CostModel
 from engine.errors import InputError
+from engine.limits import check
 from engine.policy import ExitPolicy, Sizing
 
 DATA_KINDS = ("sample", "file", "exchange")
@@ -68,7 +68,7 @@ class DataSpec:
                 raise InputError("an exchange download needs " + ", ".join(names[m] for m in missing), missing[0])
             start = parse_date(self.since, "since")
             if self.until and parse_date(self.until, "until") <= start:
-                raise InputError(f"the end {self.until} is not after the start {self.since}", "until")
+                raise InputError(f"the end {self.until} is not after the start {self.since}", "until", "since")
 
     def describe(self) -> str:
         if self.kind == "sample":
@@ -87,10 +87,9 @@ class BacktestSettings:
     policy: ExitPolicy = field(default_factory=ExitPolicy)
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.balance) and self.balance > 0):
-            raise InputError(f"starting balance must be a positive amount, got {self.balance!r}")
+        check("balance", self.balance)
         if self.sizing.mode == "risk" and not self.policy.stop_loss_pct:
-            raise InputError("risk-based sizing needs a stop-loss", "stop_loss")
+            raise InputError("risk-based sizing needs a stop-loss", "stop_loss", "risk_per_trade")
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,10 @@ class BacktestConfig:
     policy: ExitPolicy = field(default_factory=ExitPolicy)
 
     def __post_init__(self) -> None:
-        self.settings  # validates balance, fee, slippage and sizing against the policy
+        # In percent, as typed, so the message quotes what the trader wrote (not a rate).
+        check("fee", self.fee_pct)
+        check("slippage", self.slippage_pct)
+        self.settings  # validates balance and sizing against the policy
 
     @property
     def costs(self) -> CostModel:

@@ -8,8 +8,7 @@ targets) fill at their price. The fee is ``fee_rate`` x executed notional.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import isfinite
-from engine.errors import InputError
+from engine.limits import check
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +17,9 @@ class CostModel:
     slippage_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (isfinite(self.fee_rate) and 0.0 <= self.fee_rate < 0.1):
-            raise InputError(f"fee must be between 0 % and 10 %, got {self.fee_rate * 100:g} %")
-        if not (isfinite(self.slippage_rate) and 0.0 <= self.slippage_rate < 0.1):
-            raise InputError(f"slippage must be between 0 % and 10 %, got {self.slippage_rate * 100:g} %")
+        # The limits are in percent, as traders type them (engine.limits).
+        check("fee", self.fee_rate * 100.0)
+        check("slippage", self.slippage_rate * 100.0)
 
     def execute(self, ref_price: float, qty: float, buy: bool, market: bool) -> tuple[float, float, float]:
         """Fill ``qty`` at ``ref_price``: buying pays up, selling gives up, on market fills.

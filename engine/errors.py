@@ -10,11 +10,14 @@ class InputError(ValueError):
 
     ``field`` names the configuration field at fault (``since``, ``stop_loss`` ...) when
     there is one; the message then does not: the CLI puts the flag in front of it and
-    the form marks the field, so neither shows the other's vocabulary."""
+    the form marks the field, so neither shows the other's vocabulary. A rule between
+    fields (a fast average not below the slow one, partial sizes without targets) names
+    the others in ``also``: ``fields`` holds them all, and the form marks each."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, *also: str) -> None:
         super().__init__(message)
         self.field = field
+        self.fields: tuple[str, ...] = (field, *also) if field else also
 
 
 class DataError(InputError):

@@ -8,18 +8,11 @@ position's ORIGINAL size.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from math import isfinite
 from typing import Any, Optional
 
 from engine.errors import InputError
+from engine.limits import check, check_each
 from engine.levels import PartialExitAction, ScaleInAction
-
-
-def _check_pct(name: str, value: Optional[float], *, low: float = 0.0, high: float = 1000.0) -> None:
-    if value is None:
-        return
-    if not isfinite(value) or not (low < value <= high):
-        raise InputError(f"{name} must be a percentage in ({low:g}, {high:g}], got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,44 +48,36 @@ class ExitPolicy:
         return self.trailing_distance_pct is not None
 
     def validate(self) -> None:
-        _check_pct("stop-loss", self.stop_loss_pct, high=100.0)
-        _check_pct("take-profit", self.take_profit_pct)
+        # Each number's bounds live in engine.limits (shared with the form and Settings);
+        # the rules between fields are here, and name every field they involve.
+        check("stop_loss", self.stop_loss_pct)
+        check("take_profit", self.take_profit_pct)
+        check("trailing_activation", self.trailing_activation_pct)
+        check("trailing_distance", self.trailing_distance_pct)
         if (self.trailing_activation_pct is None) != (self.trailing_distance_pct is None):
-            raise InputError("trailing stop needs both an activation % and a distance %")
-        if self.trailing_activation_pct is not None and not (
-            isfinite(self.trailing_activation_pct) and 0.0 <= self.trailing_activation_pct <= 1000.0
-        ):
-            raise InputError(f"trailing activation must be a percentage >= 0, got {self.trailing_activation_pct!r}")
-        _check_pct("trailing distance", self.trailing_distance_pct, high=100.0)
+            raise InputError("trailing stop needs both an activation % and a distance %",
+                             "trailing_activation", "trailing_distance")
         if len(self.exit_targets) != len(self.exit_sizes):
             raise InputError(
                 f"partial exits need as many sizes as targets: {len(self.exit_targets)} targets, "
-                f"{len(self.exit_sizes)} sizes"
+                f"{len(self.exit_sizes)} sizes", "partial_targets", "partial_sizes",
             )
-        for i, t in enumerate(self.exit_targets):
-            _check_pct(f"partial target #{i + 1}", t)
+        check_each("partial_targets", self.exit_targets)
         if list(self.exit_targets) != sorted(self.exit_targets):
-            raise InputError("partial targets must be in increasing order")
-        for i, s in enumerate(self.exit_sizes):
-            if not (isfinite(s) and 0.0 < s <= 1.0):
-                raise InputError(f"partial size #{i + 1} must be a fraction in (0, 1], got {s!r}")
+            raise InputError("partial targets must be in increasing order", "partial_targets")
+        check_each("partial_sizes", self.exit_sizes)
         if sum(self.exit_sizes) > 1.0 + 1e-9:
-            raise InputError(f"partial sizes add up to {sum(self.exit_sizes):g}, more than the whole position")
+            raise InputError(f"partial sizes add up to {sum(self.exit_sizes):g}, more than the whole position",
+                             "partial_sizes")
         if len(self.scale_in_thresholds) != len(self.scale_in_sizes):
             raise InputError(
                 f"scale-ins need as many sizes as thresholds: {len(self.scale_in_thresholds)} thresholds, "
-                f"{len(self.scale_in_sizes)} sizes"
+                f"{len(self.scale_in_sizes)} sizes", "scale_in_thresholds", "scale_in_sizes",
             )
-        for i, t in enumerate(self.scale_in_thresholds):
-            if not isfinite(t) or t == 0.0 or abs(t) > 1000.0:
-                raise InputError(f"scale-in threshold #{i + 1} must be a non-zero percentage, got {t!r}")
-        for i, s in enumerate(self.scale_in_sizes):
-            if not (isfinite(s) and 0.0 < s <= 10.0):
-                raise InputError(f"scale-in size #{i + 1} must be a fraction of the original size in (0, 10], got {s!r}")
-        if self.max_scale_ins is not None and self.max_scale_ins < 0:
-            raise InputError(f"max scale-ins must be >= 0, got {self.max_scale_ins}")
-        if self.max_holding_bars is not None and self.max_holding_bars < 1:
-            raise InputError(f"max holding bars must be >= 1, got {self.max_holding_bars}")
+        check_each("scale_in_thresholds", self.scale_in_thresholds)
+        check_each("scale_in_sizes", self.scale_in_sizes)
+        check("max_scale_ins", self.max_scale_ins)
+        check("max_holding_bars", self.max_holding_bars)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -119,15 +104,23 @@ class Sizing:
     def __post_init__(self) -> None:
         if self.mode not in ("fraction", "risk"):
             raise InputError(f"sizing mode must be 'fraction' or 'risk', got {self.mode!r}")
-        if not (isfinite(self.max_leverage) and 0.0 < self.max_leverage <= 100.0):
-            raise InputError(f"max leverage must be in (0, 100], got {self.max_leverage!r}")
-        if not (isfinite(self.fraction) and 0.0 < self.fraction <= self.max_leverage):
+        check("max_leverage", self.max_leverage)
+        check("size_fraction", self.fraction)
+        if self.fraction > self.max_leverage:
             raise InputError(
-                f"size fraction must be in (0, {self.max_leverage:g}] (raise the max leverage to size "
-                f"above it), got {self.fraction!r}"
+                f"size fraction {self.fraction:g} is above the max leverage {self.max_leverage:g} (raise the "
+                f"max leverage to size above it)", "size_fraction", "max_leverage",
             )
-        if not (isfinite(self.risk_pct) and 0.0 < self.risk_pct <= 100.0):
-            raise InputError(f"risk per trade must be a percentage in (0, 100], got {self.risk_pct!r}")
+        check("risk_per_trade", self.risk_pct)
+
+    @classmethod
+    def of(cls, fraction: float = 1.0, max_leverage: float = 1.0, risk_pct: Optional[float] = None) -> "Sizing":
+        """Sizing as a trader gives it (the CLI's flags, the form's fields): a fraction of
+        equity, or, with ``risk_pct``, the risk per trade at the stop (the fraction then
+        only has to be valid, so it is capped at the leverage)."""
+        if risk_pct is None:
+            return cls(fraction=fraction, max_leverage=max_leverage)
+        return cls(mode="risk", risk_pct=risk_pct, fraction=min(fraction, max_leverage), max_leverage=max_leverage)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

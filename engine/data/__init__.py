@@ -7,7 +7,8 @@ imported only when a download actually starts.
 """
 
 from engine.data.exchange import DownloadCancelled, download_candles
-from engine.data.frame import CANDLE_COLUMNS, infer_timeframe, timeframe_ms
+from engine.data.frame import CANDLE_COLUMNS, infer_timeframe
+from engine.source_checks import timeframe_ms
 from engine.data.loader import load_candles
 from engine.data.sample import SAMPLE_SOURCE, sample_candles, synthetic_bars
 from engine.data.validate import validate_candles

@@ -10,7 +10,6 @@ ccxt is imported on first use: it is slow to import and most sessions never down
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import logging
 import math
 import threading
@@ -23,9 +22,11 @@ import numpy as np
 import pandas as pd
 
 from engine.data.cache import Interval, cache_path, default_cache_dir, missing_intervals, read_cache, write_cache
-from engine.data.frame import empty_frame, make_frame, timeframe_ms
+from engine.data.frame import empty_frame, make_frame
+from engine.source_checks import timeframe_ms
 from engine.data.validate import fmt_time, validate_candles
 from engine.errors import DataError, ExchangeError, InputError
+from engine.exchange_ids import exchange_problem, suggest
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, "int | None"], None]
@@ -75,15 +76,10 @@ def _short(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
 def _check_exchange_id(ccxt: Any, exchange_id: str) -> None:
     if exchange_id not in ccxt.exchanges:
-        raise InputError(f"unknown exchange {exchange_id!r}{_suggest(exchange_id, list(ccxt.exchanges))}; "
-                         f"ccxt knows {len(ccxt.exchanges)} exchanges, e.g. binance, kraken, coinbase, bybit, okx")
+        # The form and the settings say the same, as the id is typed (engine.exchange_ids).
+        raise InputError(exchange_problem(exchange_id) or f"unknown exchange {exchange_id!r}", "exchange")
 
 
 def _make_client(ccxt: Any, exchange_id: str) -> Any:
@@ -95,8 +91,10 @@ class _Exchange:
     """One client, with request spacing, retries and error translation."""
 
     def __init__(self, client: Any, exchange_id: str, ccxt: Any, *, sleep: Callable[[float], Any],
-                 clock: Callable[[], float], attempts: int, own_throttle: bool):
+                 clock: Callable[[], float], attempts: int, own_throttle: bool,
+                 cancel: threading.Event | None = None):
         self.client, self.id, self.ccxt = client, exchange_id, ccxt
+        self.cancel = cancel
         self.sleep, self.clock, self.attempts = sleep, clock, attempts
         # A client we built throttles itself (enableRateLimit); a client handed to us
         # may be a bare subclass or a stand-in, so we space its calls ourselves.
@@ -122,7 +120,7 @@ class _Exchange:
             except (ccxt.NetworkError, ConnectionError, TimeoutError) as exc:
                 last = exc
             except ccxt.BadSymbol as exc:
-                raise InputError(f"{self.id} rejected the market while {what}: {_short(exc)}") from exc
+                raise InputError(f"{self.id} rejected the market while {what}: {_short(exc)}", "symbol") from exc
             except (ccxt.AuthenticationError, ccxt.PermissionDenied) as exc:
                 raise ExchangeError(f"{self.id} refused {what} (it wants API keys or permissions): "
                                     f"{_short(exc)}") from exc
@@ -131,6 +129,8 @@ class _Exchange:
             if attempt < self.attempts:
                 delay = self.backoff(attempt)
                 self.sleep(delay)
+                # A cancel during the backoff ends the download now, not after every retry.
+                _check_cancel(self.cancel, f"{self.id} ({what})")
                 if self._last_call is not None:
                     self._last_call -= delay  # the backoff already spaced the next call
         raise ExchangeError(f"cannot reach {self.id} (network error after {self.attempts} attempts "
@@ -140,10 +140,10 @@ class _Exchange:
         """The exchange's own spelling of ``symbol``, after checking it offers candles at all."""
         has = getattr(self.client, "has", None) or {}
         if not has.get("fetchOHLCV"):
-            raise InputError(f"{self.id} does not provide candle history (no fetchOHLCV in ccxt)")
+            raise InputError(f"{self.id} does not provide candle history (no fetchOHLCV in ccxt)", "exchange")
         timeframes = getattr(self.client, "timeframes", None) or {}
         if timeframes and timeframe not in timeframes:
-            raise InputError(f"{self.id} has no {timeframe} candles (it offers: {', '.join(timeframes)})")
+            raise InputError(f"{self.id} has no {timeframe} candles (it offers: {', '.join(timeframes)})", "timeframe")
         markets = self.call("loading its markets", self.client.load_markets) or {}
         if symbol in markets:
             return symbol
@@ -153,7 +153,7 @@ class _Exchange:
         if symbol in by_id and by_id[symbol]:
             entry = by_id[symbol]
             return (entry[0] if isinstance(entry, list) else entry)["symbol"]
-        raise InputError(f"{self.id} has no market {symbol!r}{_suggest(symbol.upper(), list(markets))}")
+        raise InputError(f"{self.id} has no market {symbol!r}{suggest(symbol.upper(), list(markets))}", "symbol")
 
     def page_limit(self, symbol: str) -> int:
         """The largest page the exchange serves, from ccxt's feature table when it has one."""
@@ -246,7 +246,7 @@ def download_candles(exchange_id: str, symbol: str, timeframe: str, since: Any, 
     exchange_id = (exchange_id or getattr(client, "id", "") or "").strip().lower()
     symbol, timeframe = (symbol or "").strip(), (timeframe or "").strip()
     if not symbol:
-        raise InputError("no symbol given (e.g. BTC/USDT)")
+        raise InputError("no symbol given (e.g. BTC/USDT)", "symbol")
     tf_ms = timeframe_ms(timeframe)
     start, until_ms = parse_when(since, "since"), parse_when(until, "until")
     if start is None:
@@ -273,8 +273,11 @@ def download_candles(exchange_id: str, symbol: str, timeframe: str, since: Any, 
 
     gaps = missing_intervals(coverage, start, end)
     if gaps:
+        if cancel is not None and sleep is time.sleep:
+            sleep = cancel.wait  # a backoff (up to a minute) ends as soon as the trader cancels
         exchange = _Exchange(client if client is not None else _make_client(ccxt, exchange_id), exchange_id, ccxt,
-                             sleep=sleep, clock=clock, attempts=int(max_retries), own_throttle=client is not None)
+                             sleep=sleep, clock=clock, attempts=int(max_retries), own_throttle=client is not None,
+                             cancel=cancel)
         rows: list[list[Any]] = []
         fetched: list[Interval] = []
 

@@ -8,32 +8,13 @@ float64 columns ``open, high, low, close, volume`` in that order.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from engine.errors import InputError
-
 CANDLE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS: tuple[str, ...] = CANDLE_COLUMNS[:4]
-
-_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000,
-            "M": 2_592_000_000, "y": 31_536_000_000}
-_TIMEFRAME = re.compile(r"^\s*(\d+)\s*([smhdwMy])\s*$")
-
-
-def timeframe_ms(timeframe: str) -> int:
-    """Length of a ccxt-style timeframe ("1m", "4h", "1d", "1w", "1M") in milliseconds.
-
-    Months and years are nominal (30 and 365 days): good enough for estimating how
-    many candles a range holds, never used to place a candle.
-    """
-    m = _TIMEFRAME.match(timeframe or "")
-    if not m or int(m.group(1)) <= 0:
-        raise InputError(f"bad timeframe {timeframe!r} (use a number and a unit, like 1m, 15m, 1h, 4h, 1d, 1w)")
-    return int(m.group(1)) * _UNIT_MS[m.group(2)]
 
 
 def _label(seconds: int) -> str:

@@ -33,24 +33,12 @@ from engine.data.frame import CANDLE_COLUMNS, PRICE_COLUMNS, frame_from_block, i
 from engine.data.timestamps import parse_timestamps
 from engine.data.validate import as_float, raise_first, row_problems
 from engine.data.streaming import _UNNAMED, _load_csv, _load_parquet, _sniff_separator
+from engine import source_checks
 from engine.errors import DataError
 
-CSV_SUFFIXES = (".csv", ".csv.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES
+SUPPORTED = source_checks.SUPPORTED
 
 _TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
-
-
-def _kind(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(CSV_SUFFIXES):
-        return "csv"
-    if name.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    suffix = "".join(path.suffixes[-2:])
-    kind = f"file type {suffix!r}" if suffix else "file without an extension"
-    raise DataError(f"{path.name}: unsupported {kind} (use .csv, .csv.gz, .parquet or .pq)")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -171,19 +159,8 @@ def load_candles(path: str | Path) -> pd.DataFrame:
     Raises DataError with one line naming the file, the line (CSV, header = line 1)
     or row (Parquet, 1-based) and the first problem found.
     """
-    p = Path(path).expanduser()
+    p, kind = source_checks.check_candle_file(path)  # the form asks the same as the path is typed
     name = p.name or str(p)
-    if not p.exists():
-        raise DataError(f"{name}: file not found ({p})")
-    if p.is_dir():
-        raise DataError(f"{name}: is a folder, not a candle file ({p})")
-    kind = _kind(p)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise DataError(f"{name}: cannot read the file ({_one_line(exc)})") from None
-    if size == 0:
-        raise DataError(f"{name}: file is empty")
 
     if kind == "csv":
         frame = parsed_cache.cached_frame(p, str(p))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from engine.config import BacktestConfig, BacktestSettings
-from engine.data.frame import timeframe_ms
+from engine.source_checks import timeframe_ms
 from engine.errors import InputError
 
 MODES = ("paper", "live")

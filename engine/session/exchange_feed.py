@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 import pandas as pd
 
-from engine.data.frame import timeframe_ms
+from engine.source_checks import timeframe_ms
 from engine.errors import ExchangeError
 from engine.session.feed import Candle, Event, FeedStatus, Price
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.data.frame import timeframe_ms
+from engine.source_checks import timeframe_ms
 from engine.export import run_document
 from engine.metrics import compute_metrics
 from engine.runner import BacktestResult

@@ -113,7 +113,8 @@ class Strategy(ABC):
         self.check()
 
     def check(self) -> None:
-        """Cross-parameter validation; raise :class:`InputError`."""
+        """Cross-parameter validation; raise :class:`InputError` naming the parameters at
+        fault as its fields (the form marks each of them)."""
 
     def __getattr__(self, item: str) -> Any:
         values = self.__dict__.get("values")

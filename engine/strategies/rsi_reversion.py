@@ -37,7 +37,7 @@ class RsiReversion(Strategy):
         if not self.lower < self.exit < self.upper:
             raise InputError(
                 f"RSI levels must satisfy 'lower' < 'exit' < 'upper', "
-                f"got lower={self.lower:g}, exit={self.exit:g}, upper={self.upper:g}"
+                f"got lower={self.lower:g}, exit={self.exit:g}, upper={self.upper:g}", "lower", "exit", "upper",
             )
 
     @property

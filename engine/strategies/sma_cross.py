@@ -30,7 +30,7 @@ class SmaCross(Strategy):
 
     def check(self) -> None:
         if self.fast >= self.slow:
-            raise InputError(f"parameter 'fast' ({self.fast}) must be smaller than 'slow' ({self.slow})")
+            raise InputError(f"parameter 'fast' ({self.fast}) must be smaller than 'slow' ({self.slow})", "fast", "slow")
 
     @property
     def warmup(self) -> int:
