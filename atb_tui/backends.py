@@ -8,6 +8,7 @@ first frame fast.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from atb_tui.settings import Settings, load_settings, save_settings
+from atb_tui.settings import Settings, config_dir, load_settings, save_settings, write_json_atomic
 from engine.paths import default_db_url
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from engine.config import DataSpec
 
 CandleLoader = Callable[..., "pd.DataFrame"]
+_OPENING = threading.Lock()
 
 
 def _load_with_engine(spec: "DataSpec", progress: Any = None, cancel: Optional[threading.Event] = None) -> "pd.DataFrame":
@@ -46,6 +48,7 @@ class Backends:
     now: Callable[[], datetime] = _utcnow
     export_dir: Optional[Path] = None  # None: the settings' export folder
     settings_path: Optional[Path] = None
+    form_memory_path: Optional[Path] = None  # the Backtest form's last entries; None: not kept
     broker_factory: Optional[Callable[..., Any]] = None  # live sessions (a later workspace)
     feed_factory: Optional[Callable[..., Any]] = None
     keyring: Any = None  # API keys live in the OS keyring, never in settings or the database
@@ -61,10 +64,13 @@ class Backends:
         return self.candle_loader(spec, progress=progress, cancel=cancel)
 
     def database(self) -> "Engine":
-        if self._engine is None:
-            from engine.store import open_db
+        """The database, opened (and its schema brought up to date) by the first caller; the
+        workers that read History and store runs may ask at the same moment."""
+        with _OPENING:
+            if self._engine is None:
+                from engine.store import open_db
 
-            self._engine = open_db(self.db_url)
+                self._engine = open_db(self.db_url)
         return self._engine
 
     def save_settings(self, settings: Settings) -> str:  # type: ignore[override]
@@ -75,8 +81,24 @@ class Backends:
         return str(path)
 
 
+    def load_form_memory(self) -> dict[str, Any]:
+        """{} when there is none, or it cannot be read: the form then opens on its defaults
+        (a lost memory of entries is no reason to refuse to start)."""
+        if self.form_memory_path is None:
+            return {}
+        try:
+            data = json.loads(self.form_memory_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save_form_memory(self, memory: dict[str, Any]) -> None:
+        if self.form_memory_path is not None:
+            write_json_atomic(self.form_memory_path, memory)
+
+
 def default_backends() -> Backends:
     settings = load_settings()
-    return Backends(settings=settings)
+    return Backends(settings=settings, form_memory_path=config_dir() / "backtest-form.json")
 
 

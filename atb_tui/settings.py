@@ -11,7 +11,6 @@ import os
 import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, fields
-from math import isfinite
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -57,32 +56,42 @@ class Settings:
     export_dir: str = ""  # empty: default_export_dir()
 
     def problems(self) -> dict[str, str]:
-        """Field name -> what is wrong with it; empty when valid."""
+        """Field name -> what is wrong with it, as a sentence; empty when valid.
+
+        The numbers' bounds and the exchange ids are the engine's (engine.limits,
+        engine.exchange_ids), which the Backtest form and the CLI ask too: a value saved
+        here is one the form accepts after a restart."""
+        from engine.exchange_ids import exchange_problem
+        from engine.limits import problem
+
         out: dict[str, str] = {}
-        if not self.default_exchange.strip() or not self.default_exchange.replace("_", "").isalnum():
-            out["default_exchange"] = "an exchange id like binance or kraken"
-        if not (isfinite(self.fee_pct) and 0 <= self.fee_pct < 10):
-            out["fee_pct"] = "a percentage between 0 and 10"
-        if not (isfinite(self.slippage_pct) and 0 <= self.slippage_pct < 10):
-            out["slippage_pct"] = "a percentage between 0 and 10"
-        if not (isfinite(self.balance) and self.balance > 0):
-            out["balance"] = "a positive amount"
+        checks = {
+            "default_exchange": lambda: exchange_problem(self.default_exchange),
+            "fee_pct": lambda: problem("fee", self.fee_pct),
+            "slippage_pct": lambda: problem("slippage", self.slippage_pct),
+            "balance": lambda: problem("balance", self.balance),
+        }
+        for name, check in checks.items():
+            text = check()
+            if text is not None:
+                out[name] = text
         if self.db_url and "://" not in self.db_url:
-            out["db_url"] = "a database URL like sqlite:///path/runs.sqlite, or empty for the default"
+            out["db_url"] = "must be a database URL like sqlite:///path/runs.sqlite, or empty for the default"
         if self.theme not in THEMES:
-            out["theme"] = "one of " + ", ".join(THEMES)
-        if self.export_dir and Path(self.export_dir).expanduser().exists() and not Path(self.export_dir).expanduser().is_dir():
-            out["export_dir"] = "a folder (this is a file), or empty for the default"
+            out["theme"] = "must be one of " + ", ".join(THEMES)
+        folder = Path(self.export_dir).expanduser()
+        if self.export_dir.strip() and folder.exists() and not folder.is_dir():
+            out["export_dir"] = "must be a folder (this is a file), or empty for the default"
         return out
 
     def export_folder(self) -> Path:
         return Path(self.export_dir).expanduser() if self.export_dir.strip() else default_export_dir()
 
-    def validated(self) -> "Settings":
+    def validated(self, where: str = "") -> "Settings":
         problems = self.problems()
         if problems:
             name, what = next(iter(problems.items()))
-            raise InputError(f"setting {name} must be {what}")
+            raise InputError(f"{where + ': ' if where else ''}setting {name}: {what}")
         return self
 
     @classmethod
@@ -119,9 +128,11 @@ def load_settings(path: Optional[Path] = None, environ: Optional[Mapping[str, st
         for f in fields(Settings)
         if ENV_PREFIX + f.name.upper() in environ
     }
+    where = str(path) if path.exists() else ""
     if overrides:
         base = Settings.from_mapping({**asdict(base), **overrides}, "environment")
-    return base.validated()
+        where = f"{where} or the environment" if where else "environment"
+    return base.validated(where)
 
 
 def save_settings(settings: Settings, path: Optional[Path] = None) -> Path:
@@ -129,13 +140,24 @@ def save_settings(settings: Settings, path: Optional[Path] = None) -> Path:
 
     settings.validated()
     path = path or settings_path()
+    _write_atomic(path, lambda fh: tomli_w.dump(asdict(settings), fh))
+    return path
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """A small JSON file (the Backtest form's last entries), written whole or not at all."""
+    import json
+
+    _write_atomic(path, lambda fh: fh.write(json.dumps(data, indent=1, sort_keys=True).encode()))
+
+
+def _write_atomic(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            tomli_w.dump(asdict(settings), fh)
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +28,7 @@ class SettingsView(Protocol):
     balance: float
     db_url: str
     theme: str
+    export_dir: str
 
 
 class Services(Protocol):
@@ -49,6 +50,12 @@ class Services(Protocol):
 
     def save_settings(self, settings: SettingsView) -> str:
         """Persist settings; returns where they were written."""
+
+    def load_form_memory(self) -> dict[str, Any]:
+        """The Backtest form's entries at its last Run ({} when none, or not kept)."""
+
+    def save_form_memory(self, memory: dict[str, Any]) -> None:
+        """Keep the Backtest form's entries for the next start (OSError if it cannot)."""
 
 
 def db_label(url: str) -> str:

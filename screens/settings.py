@@ -1,10 +1,11 @@
-"""The settings dialog: exchange, fees, slippage, balance, database URL and theme.
+"""The settings dialog: exchange, fees, slippage, balance, database URL, export folder and theme.
 
 It knows the settings only as a frozen dataclass with ``.problems()`` (the rules live
-with the settings in ``atb_tui``, which screens may not import): every keystroke
-builds ``dataclasses.replace(current, ...)`` and asks it what is wrong, so the dialog
-and the settings file can never disagree on what is valid. A password inside the
-database URL is masked and kept as it was unless the URL is retyped.
+with the settings in ``atb_tui``, which screens may not import, and their bounds in
+``engine.limits``): every keystroke builds ``dataclasses.replace(current, ...)`` and
+asks it what is wrong, so the dialog, the settings file and the Backtest form can
+never disagree on what is valid. A password inside the database URL is masked and
+kept as it was unless the URL is retyped.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ FIELDS = (
     ("slippage_pct", "Slippage %", "adverse, on market fills"),
     ("balance", "Starting balance", "quote currency"),
     ("db_url", "Database URL", "empty: SQLite in the user data dir"),
+    ("export_dir", "Export folder", "empty: atb-tui in your documents folder"),
 )
 _PASSWORD = re.compile(r"^([a-z0-9+.-]+://[^:/@]*:)([^@]*)(@)", re.IGNORECASE)
 
@@ -86,8 +88,7 @@ class SettingsScreen(ModalScreen[Optional[object]]):
             value = self.parse(name, text)
         except ValueError:
             return f"{text.strip()!r} is not a number" if text.strip() else "a number is needed"
-        what = dataclasses.replace(self.current, **{name: value}).problems().get(name)
-        return None if what is None else f"must be {what}"
+        return dataclasses.replace(self.current, **{name: value}).problems().get(name)
 
     def candidate(self) -> tuple[Optional[Any], dict[str, str]]:
         """The settings the form describes, or None, and every field's problem."""
@@ -107,7 +108,7 @@ class SettingsScreen(ModalScreen[Optional[object]]):
         if problems:
             return None, problems
         new = dataclasses.replace(self.current, **values)
-        problems = {k: f"must be {v}" for k, v in new.problems().items()}
+        problems = new.problems()
         return (None if problems else new), problems
 
     def theme_choices(self) -> list[str]:

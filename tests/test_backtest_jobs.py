@@ -59,3 +59,38 @@ def test_no_network_is_said_plainly(tmp_path: Path) -> None:
     assert len(posted) == 1 and isinstance(posted[0], RunFailed)
     assert posted[0].message.startswith("cannot reach binance")
     assert not (tmp_path / "jobs.sqlite").exists()
+
+
+def test_every_phase_of_a_run_is_named_as_it_begins(tmp_path: Path) -> None:
+    """Bug 9: "Running ..." while a big file loaded, then the last bar count while the run
+    was saved. Each phase is announced, in order, before its work."""
+    from screens.backtest.messages import RunPhase
+
+    posted: list[object] = []
+    spec = DataSpec(kind="file", path="big.csv")
+
+    def loader(spec_, progress=None, cancel=None):
+        assert [m.name for m in posted if isinstance(m, RunPhase)] == ["load"]  # said before the wait
+        return sample_candles()
+
+    backtest_job(_services(tmp_path, loader), BacktestConfig(data=spec), None, posted.append, threading.Event())
+    phases = [m for m in posted if isinstance(m, RunPhase)]
+    assert [p.name for p in phases] == ["load", "signals", "run", "metrics", "saving", "view"]
+    assert phases[0].detail == "big.csv" and phases[4].detail.endswith("fills")
+    first_progress = next(i for i, m in enumerate(posted) if isinstance(m, BacktestProgress))
+    assert posted.index(phases[2]) < first_progress < posted.index(phases[3])
+    assert isinstance(posted[-1], BacktestFinished)
+
+
+def test_an_error_after_a_cancel_is_a_cancel(tmp_path: Path) -> None:
+    """Escape while the download retried: it went on and reported "cannot reach" as a failure."""
+
+    def unreachable(spec, progress=None, cancel=None):
+        cancel.set()  # pressed while the request was out
+        raise ExchangeError("cannot reach binance (network error after 5 attempts): connection refused")
+
+    posted: list[object] = []
+    config = BacktestConfig(data=DataSpec(kind="exchange", exchange="binance", symbol="BTC/USDT", timeframe="1h",
+                                          since="2024-01-01"))
+    download_job(_services(tmp_path, unreachable), config, posted.append, threading.Event())
+    assert [type(m) for m in posted] == [RunCancelled]

@@ -525,7 +525,7 @@ async def test_settings_reject_a_bad_fee_and_save_a_good_one(tmp_path: Path) -> 
         fee.value = "25"
         await pilot.pause()
         assert save.disabled
-        assert "between 0 and 10" in str(dialog.query_one("#err-fee_pct").render())
+        assert "at least 0 % and below 10 %" in str(dialog.query_one("#err-fee_pct").render())
         assert fee.has_class("-invalid")
 
         fee.value = "abc"

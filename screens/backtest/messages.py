@@ -28,6 +28,14 @@ class DownloadFinished(Message):
 
 
 @dataclass
+class RunPhase(Message):
+    """A run's next phase begins: load, signals, run, metrics (the engine's), saving, view."""
+
+    name: str
+    detail: str = ""  # what the phase works on: "3,000,000 bars", "38,512 trades"
+
+
+@dataclass
 class BacktestProgress(Message):
     bars_done: int
     bars_total: int
@@ -52,3 +60,14 @@ class RunFailed(Message):
 @dataclass
 class RunCancelled(Message):
     pass
+
+
+@dataclass
+class ExportWritten(Message):
+    path: str
+    run_id: Optional[int]
+
+
+@dataclass
+class ExportFailed(Message):
+    message: str
