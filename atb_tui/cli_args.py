@@ -240,7 +240,12 @@ def join_negative_values(args: list[str]) -> list[str]:
 # Configuration fields (engine.errors.InputError.field) and the flags that set them.
 FLAG_OF = {
     "path": "--data", "exchange": "--exchange", "symbol": "--symbol", "timeframe": "--timeframe",
-    "since": "--since", "until": "--until", "stop_loss": "--stop-loss", "balance": "--balance",
+    "since": "--since", "until": "--until", "balance": "--balance", "fee": "--fee", "slippage": "--slippage",
+    "size_fraction": "--size-fraction", "max_leverage": "--max-leverage", "risk_per_trade": "--risk-per-trade",
+    "stop_loss": "--stop-loss", "take_profit": "--take-profit", "trailing_activation": "--trailing-activation",
+    "trailing_distance": "--trailing-distance", "partial_targets": "--partial-targets",
+    "partial_sizes": "--partial-sizes", "scale_in_thresholds": "--scale-in-thresholds",
+    "scale_in_sizes": "--scale-in-sizes", "max_scale_ins": "--max-scale-ins", "max_holding_bars": "--max-holding-bars",
 }
 
 
