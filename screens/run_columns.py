@@ -25,7 +25,7 @@ def utc_datetime(ns: int) -> datetime:
     return EPOCH + timedelta(microseconds=int(ns) // 1000)
 
 
-def _ns(times: Any) -> np.ndarray:
+def epoch_ns(times: Any) -> np.ndarray:
     """Aware or naive (taken as UTC) times -> int64 epoch nanoseconds, in one go."""
     import pandas as pd
 
@@ -99,7 +99,7 @@ class TradeColumns:
                 continue
             column = frame[f.name]
             if f.name in ("entry_time", "exit_time"):
-                data[f.name] = _ns(column)
+                data[f.name] = epoch_ns(column)
             elif f.name in ("side", "exit_reason"):
                 data[f.name] = np.asarray(column.astype(str).to_numpy(), dtype=object)
             elif f.name in ("trade_no", "duration_bars"):
@@ -173,7 +173,7 @@ class FillColumns:
         return cls(
             trade_no=frame["trade_no"].to_numpy(dtype=np.int64)[order],
             kind=np.asarray(frame["kind"].astype(str).to_numpy(), dtype=object)[order],
-            time=_ns(frame["time"])[order],
+            time=epoch_ns(frame["time"])[order],
             price=frame["price"].to_numpy(dtype=np.float64)[order],
             qty=frame["qty"].to_numpy(dtype=np.float64)[order],
             fee=frame["fee"].to_numpy(dtype=np.float64)[order],

@@ -103,3 +103,100 @@ def test_thinning_keeps_every_spike_and_the_figures_come_from_every_bar() -> Non
 def test_a_short_curve_is_stretched_to_the_width() -> None:
     lo, hi = envelope(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]), 7)
     assert lo.tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0] and hi.tolist() == [1.5, 1.5, 1.5, 2.5, 2.5, 3.5, 3.5]
+
+
+def test_value_labels_sit_on_round_numbers_inside_the_range() -> None:
+    from screens.widgets.chart_axes import value_rows, value_ticks
+
+    assert value_ticks(6_871.0, 14_322.0, 5) == [8_000.0, 10_000.0, 12_000.0, 14_000.0]
+    assert value_ticks(-52.02, 0.0, 3) == [-40.0, -20.0, 0.0]
+    rows = value_rows(-52.02, 0.0, 6, "%")
+    assert rows[0] == "0 %" and "-40 %" in rows.values()  # zero on the top row
+    assert all(b - a >= 2 for a, b in zip(sorted(rows), sorted(rows)[1:]))  # a blank row between labels
+    assert value_rows(0.5, 0.51, 8) == {7: "0.500", 4: "0.505", 0: "0.510"}
+
+
+def test_date_labels_fall_on_calendar_steps_that_fit() -> None:
+    import pandas as pd
+
+    from screens.widgets.chart_axes import axis_line, date_labels
+
+    hours = pd.date_range("2023-01-01", periods=17_544, freq="h", tz="UTC").as_unit("ns").asi8
+    for width, texts in ((40, ["2023-01", "2023-07", "2024-01", "2024-07"]),
+                         (100, ["2023-01", "2023-04", "2023-07", "2023-10", "2024-01", "2024-04", "2024-07", "2024-10"])):
+        labels = date_labels(hours, width)
+        assert [t for _, t in labels] == texts
+        line = axis_line(labels, width)
+        assert len(line) == width and all(line[c:c + len(t)] == t for c, t in labels)
+    # The column of a label is where its date is among the points.
+    col, text = date_labels(hours, 100)[4]
+    assert text == "2024-01" and col == int(np.searchsorted(hours, pd.Timestamp("2024-01-01", tz="UTC").value) * 100 // len(hours))
+    minutes = pd.date_range("2024-01-01", periods=300, freq="min", tz="UTC").as_unit("ns").asi8
+    assert [t for _, t in date_labels(minutes, 80)][:2] == ["01-01 00:00", "01-01 01:00"]
+    assert date_labels(minutes[:1], 80) == []
+
+
+def test_a_table_of_figures_takes_the_first_layout_that_fits() -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from screens.widgets.figure_table import FigureTable, layout, render
+
+    table = FigureTable("Exit reasons", "Exit reason", ["Trades", "Win rate", "Avg PnL", "Net profit"], [
+        ("signal", [Text("331"), Text("30.82 %"), Text("-7.52"), Text("-2,487.65")]),
+        ("stop loss", [Text("12"), Text("0.00 %"), Text("-70.43"), Text("-845.10")]),
+    ])  # 50 cells wide, 33 on its side
+    assert [layout(table, w) for w in (50, 49, 33, 32)] == ["wide", "side", "side", "blocks"]
+    for width in (50, 33, 24):
+        console = Console(width=width, record=True)
+        console.print(render(table, width))
+        text = console.export_text()
+        assert "-2,487.65" in text and "-845.10" in text and max(map(len, text.splitlines())) <= width
+    assert table.cell("stop loss", "Net profit") == "-845.10"
+
+
+def test_labelled_figures_break_between_parts() -> None:
+    from screens.widgets.flow_text import flow
+
+    parts = ["Equity 10,000.00 -> 7,456.16", "low 6,871.23", "peak 14,322.13"]
+    assert flow(parts, 200).plain == "Equity 10,000.00 -> 7,456.16 · low 6,871.23 · peak 14,322.13"
+    assert flow(parts, 45).plain.splitlines() == ["Equity 10,000.00 -> 7,456.16 · low 6,871.23", "peak 14,322.13"]
+    assert flow(parts, 30, max_lines=1).plain == "Equity 10,000.00 -> 7,456.16 …"
+
+
+def test_price_bars_keep_every_high_and_low(result: BacktestResult) -> None:
+    from screens.widgets.price_bars import Markers, PriceBars
+
+    candles = result.candles
+    bars = PriceBars.from_candles(candles, buckets=700)
+    assert bars is not None and len(bars) == 700 and bars.bars == len(candles)
+    for width in (37, 150):
+        o, h, lo, c, starts = bars.columns(width)
+        assert h.max() == candles["high"].max() and lo.min() == candles["low"].min()
+        assert o[0] == candles["open"].iloc[0] and c[-1] == candles["close"].iloc[-1]
+        assert (lo <= np.minimum(o, c)).all() and (h >= np.maximum(o, c)).all()
+    view = RunView.from_result(result, None)
+    markers = Markers.of_trades(view.trades)
+    assert len(markers) == 2 * len(result.trades)
+    first = result.trades[0]
+    buy = first.side.value == "long"
+    assert (markers.buy[0], markers.buy[len(result.trades)]) == (buy, not buy)  # in, then out the other way
+    cols = markers.columns(bars.columns(150)[4])
+    assert cols.min() >= 0 and cols.max() <= 149 and (np.diff(cols[: len(result.trades)]) >= 0).all()
+
+
+def test_the_title_and_properties_name_every_setting(result: BacktestResult) -> None:
+    from screens.widgets.config_text import POLICY_FIELDS, properties, title_parts
+
+    config = result.config.to_dict()
+    parts = title_parts(config, "BTC/USDT 1h", "synthetic sample BTC/USDT 1h (not real market data)", 7,
+                        period="2023-01-01..2024-12-31")
+    assert parts[0] == "Run #7: sma_cross fast=10 slow=30 mode=long_short"
+    assert parts[1] == "BTC/USDT 1h 2023-01-01..2024-12-31" and parts[2] == "synthetic sample"
+    assert "trail 1 % after +2 %" in parts[3] and "partials 0.5@2 %" in parts[3]
+    assert parts[4] == "fee 0.1 %, slip 0.05 %" and parts[5] == "size 1x equity"
+    sections = dict(properties(config, {"Id": 7}))
+    assert [label for label, _ in sections["Exits and scaling"]] == [label for _, label, _ in POLICY_FIELDS]
+    assert dict(sections["Exits and scaling"])["Stop-loss"] == "off"
+    assert dict(sections["Exits and scaling"])["Partial exit targets"] == "2 %"
+    assert dict(sections["Account and costs"])["Starting balance"] == "10,000.00"

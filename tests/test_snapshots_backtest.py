@@ -9,6 +9,8 @@ import pytest
 
 from screens.backtest.form import BacktestForm
 from screens.trade_detail import TradeDetailScreen
+from screens.widgets.metrics_panel import MetricsPanel
+from screens.widgets.results_view import ResultsView
 from screens.widgets.trades_table import TradesTable
 from tests.ui_support import HeldDataSource, make_app
 
@@ -33,7 +35,7 @@ async def _until(pilot, condition, timeout: float = 30.0) -> None:
         await pilot.pause(0.02)
 
 
-async def _finished_run(pilot) -> None:
+async def _finished_run(pilot, tab: str = "summary") -> None:
     form = pilot.app.screen.query_one(BacktestForm)
     for key, value in {"trailing_activation": "2", "trailing_distance": "1", "partial_targets": "2,4",
                        "partial_sizes": "0.3,0.3"}.items():
@@ -42,9 +44,19 @@ async def _finished_run(pilot) -> None:
     await pilot.click("#run")
     await pilot.app.workers.wait_for_complete()
     await _until(pilot, lambda: pilot.app.screen.result is not None)
-    # The results come in one message; wait until the trades table draws its first trade.
-    table = pilot.app.screen.query_one(TradesTable)
-    await _until(pilot, lambda: table.row_count > 0 and table.cells_at(0)[2] in table.render_line(1).text)
+    # The results come in one message; the keys go to them, on the tab asked for.
+    results = pilot.app.screen.query_one(ResultsView)
+    results.action_tab(tab)
+    await pilot.wait_for_scheduled_animations()
+    if tab == "trades":  # wait until the table draws its first trade at full width
+        table = results.query_one(TradesTable)
+        await _until(pilot, lambda: table.row_count > 0 and table.cells_at(0)[2] in table.render_line(1).text)
+    elif tab == "summary":  # the metrics laid out for their width
+        panel = results.query_one(MetricsPanel)
+        await _until(pilot, lambda: panel.columns > 0 and panel.size.width > 0)
+    else:
+        pane = results.query_one(f"#tab-{tab}")
+        await _until(pilot, lambda: pane.size.width > 0 and pane.size.height > 0)
     await pilot.pause()
 
 
@@ -83,18 +95,21 @@ def test_run_in_progress(snap_compare, app_in) -> None:
 
 
 def test_results_of_a_finished_run(snap_compare, app_in) -> None:
+    """Summary: the title, the metrics in three columns, equity with buy and hold and the drawdown."""
     assert snap_compare(app_in(), terminal_size=SIZE, run_before=_finished_run)
 
 
 def test_trade_detail(snap_compare, app_in) -> None:
+    """The best trade's detail, then n: the second best, with the dialog's own keys below."""
+
     async def open_trade(pilot) -> None:
-        await _finished_run(pilot)
+        await _finished_run(pilot, "trades")
         table = pilot.app.screen.query_one(TradesTable)
         table.sort_by("pnl", reverse=True)
-        table.focus()
         table.move_cursor(row=0)
         await pilot.press("enter")
         await _until(pilot, lambda: isinstance(pilot.app.screen, TradeDetailScreen))
+        await pilot.press("n")
         await pilot.pause()
 
     assert snap_compare(app_in(), terminal_size=SIZE, run_before=open_trade)
@@ -104,10 +119,8 @@ def test_trades_sorted_and_paged(snap_compare, app_in) -> None:
     """PnL descending (the header says so), a page down: the cursor on the last row shown."""
 
     async def sort_and_page(pilot) -> None:
-        await _finished_run(pilot)
+        await _finished_run(pilot, "trades")
         table = pilot.app.screen.query_one(TradesTable)
-        table.focus()
-        await pilot.wait_for_scheduled_animations()
         table.sort_by("pnl", reverse=True)
         await pilot.press("pagedown")
         await pilot.pause()
@@ -115,15 +128,34 @@ def test_trades_sorted_and_paged(snap_compare, app_in) -> None:
     assert snap_compare(app_in(), terminal_size=SIZE, run_before=sort_and_page)
 
 
-def test_results_at_80x24(snap_compare, app_in) -> None:
-    """A narrow terminal: the form gives up width, the metrics stack, the table is scrolled to."""
+def test_trades_zoomed_show_every_column(snap_compare, app_in) -> None:
+    """z: the results alone on a 160x50 screen, every trades column whole."""
 
-    async def to_the_last_trade(pilot) -> None:
-        await _finished_run(pilot)
-        table = pilot.app.screen.query_one(TradesTable)
-        table.focus(scroll_visible=False)
-        await pilot.press("end")
+    async def zoom(pilot) -> None:
+        await _finished_run(pilot, "trades")
+        await pilot.press("z")
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
 
-    assert snap_compare(app_in(), terminal_size=(80, 24), run_before=to_the_last_trade)
+    assert snap_compare(app_in(), terminal_size=SIZE, run_before=zoom)
+
+
+@pytest.mark.parametrize("tab", ["reports", "config", "chart"])
+def test_results_tab(snap_compare, app_in, tab: str) -> None:
+    """Reports: long vs short, exit reasons, the months by year, the deepest drawdown's dates.
+    Config: every setting of the run. Chart: the whole run's candles, buys and sells marked."""
+
+    async def to_tab(pilot) -> None:
+        await _finished_run(pilot, tab)
+
+    assert snap_compare(app_in(), terminal_size=SIZE, run_before=to_tab)
+
+
+def test_results_at_80x24(snap_compare, app_in) -> None:
+    """A narrow terminal: the form gives up width, the metrics stack in one column, whole."""
+    assert snap_compare(app_in(), terminal_size=(80, 24), run_before=_finished_run)
+
+
+def test_results_at_220x60(snap_compare, app_in) -> None:
+    """A large terminal: the metrics and both charts on one page."""
+    assert snap_compare(app_in(), terminal_size=(220, 60), run_before=_finished_run)

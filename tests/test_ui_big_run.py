@@ -12,20 +12,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from textual.widgets import Label
 
 from engine.config import BacktestConfig
 from engine.data import synthetic_bars
 from engine.metrics import compute_metrics, format_metric
 from engine.runner import BacktestResult, run_backtest
-from screens.backtest.messages import BacktestFinished
 from screens.backtest.workspace import BacktestScreen
 from screens.run_view import RunView
 from screens.trade_detail import TradeDetailScreen
 from screens.widgets.equity_chart import EquityChart
+from screens.widgets.flow_text import FlowLabel
 from screens.widgets.results_view import ResultsView
 from screens.widgets.trades_table import TradesTable
 from tests.test_ui_backtest import _until
+from tests.test_ui_results import posted
 from tests.ui_support import make_app
 
 SIZE = (160, 50)
@@ -42,12 +42,8 @@ def big_run() -> BacktestResult:
 
 
 async def _shown(pilot, result: BacktestResult) -> TradesTable:
-    """Post ``result`` to the workspace as its worker does; the trades table, focused."""
-    screen = pilot.app.screen
-    assert isinstance(screen, BacktestScreen)
-    screen.post_message(BacktestFinished(result, None, 1.0, RunView.from_result(result, None)))
-    await _until(pilot, lambda: screen.result is result)
-    table = screen.query_one(TradesTable)
+    """Post ``result`` to the workspace as its worker does; the trades table, focused (its tab in front)."""
+    table = (await posted(pilot, result)).query_one(TradesTable)
     table.focus()
     await pilot.wait_for_scheduled_animations()  # the results scroll the table into view
     await pilot.pause()
@@ -168,7 +164,7 @@ async def test_chart_labels_are_the_whole_runs_figures(tmp_path: Path) -> None:
         pilot.app.screen.query_one(ResultsView).show(RunView.from_result(result, None))
         await pilot.pause()
         chart = pilot.app.screen.query_one(EquityChart)
-        drawdown = str(chart.query_one("#drawdown-label", Label).render())
-        equity = str(chart.query_one("#equity-label", Label).render())
+        drawdown = chart.query_one("#drawdown-label", FlowLabel).plain
+        equity = chart.query_one("#equity-label", FlowLabel).plain
     assert "worst -52.02 %" in drawdown
     assert "4,798.00" in equity and "10,000.00" in equity

@@ -6,7 +6,6 @@ holds without cutting a figure short, and laid out again when the width changes.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from rich.cells import cell_len
@@ -17,8 +16,6 @@ from textual.widgets import Static
 
 from engine.metrics import METRIC_SPECS, format_metric
 
-# An ISO time as the engine writes it ("2024-03-22T05:00:00+00:00"): shown to the minute.
-_ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(?:\.\d+)?(?:\+00:00|Z)?$")
 GAP = 3  # cells between columns of groups
 # Which groups go in which column, for three, two and one column(s), by position.
 SPLITS = {3: (slice(0, 2), slice(2, 3), slice(3, None)), 2: (slice(0, 2), slice(2, None)), 1: (slice(None),)}
@@ -26,19 +23,37 @@ SPLITS = {3: (slice(0, 2), slice(2, 3), slice(3, None)), 2: (slice(0, 2), slice(
 Rows = dict[str, list[tuple[str, Text]]]  # group -> (label, value) in METRIC_SPECS order
 
 
-def _text(value: Any, fmt: str) -> str:
-    text = format_metric(value, fmt)
-    return _ISO_TIME.sub(r"\1 \2", text) if fmt == "text" else text
+# Figures whose sign says nothing good or bad (a cost, how much of the time, how volatile):
+# never green or red. A gross loss is a positive amount of money lost: red.
+NEUTRAL = {"total_fees", "total_slippage", "exposure_pct", "volatility_ann_pct", "trades_per_day", "periods_per_year"}
+LOSSES = {"gross_loss"}
+
+
+def signed_text(key: str, value: Any, fmt: str) -> Text:
+    """``value`` formatted as ``fmt``, green for a gain and red for a loss where that means something."""
+    if isinstance(value, float) and value == 0.0:
+        value = 0.0  # a sum of nothing can be -0.0: shown as 0.00, not -0.00
+    text = Text(format_metric(value, fmt))
+    if fmt in ("pct", "money", "ratio") and isinstance(value, (int, float)) and key not in NEUTRAL:
+        if key in LOSSES:
+            text.stylize("red" if value > 0 else "")
+        elif fmt != "ratio" or key == "return_pct":
+            text.stylize("green" if value > 0 else "red" if value < 0 else "")
+    return text
+
+
+def metric_text(key: str, metrics: Mapping[str, Any], fmt: str) -> Text:
+    """Metric ``key`` as the panel shows it (a drawdown never regained says so)."""
+    value = metrics.get(key)
+    if key == "max_drawdown_recovery" and value is None and metrics.get("max_drawdown_start"):
+        return Text("not recovered", style="red")
+    return signed_text(key, value, fmt)
 
 
 def _rows(metrics: Mapping[str, Any]) -> Rows:
     rows: Rows = {}
     for spec in METRIC_SPECS:
-        value = metrics.get(spec.key)
-        text = Text(_text(value, spec.fmt))
-        if spec.fmt in ("pct", "money") and isinstance(value, (int, float)) and spec.key not in ("total_fees", "total_slippage"):
-            text.stylize("green" if value > 0 else "red" if value < 0 else "")
-        rows.setdefault(spec.group, []).append((spec.label, text))
+        rows.setdefault(spec.group, []).append((spec.label, metric_text(spec.key, metrics, spec.fmt)))
     return rows
 
 
@@ -47,11 +62,12 @@ def _width(rows: Rows, groups: list[str]) -> int:
     return max(max(cell_len(label) for label, _ in rows[g]) + 1 + max(t.cell_len for _, t in rows[g]) for g in groups)
 
 
-def _group_table(group: str, rows: Rows) -> Table:
-    table = Table.grid(padding=(0, 1))
+def figure_grid(rows: list[tuple[str, Text]], gap: int = 1) -> Table:
+    """Labels (dim) and their figures (right-aligned), one a line."""
+    table = Table.grid(padding=(0, gap))
     table.add_column(style="dim", no_wrap=True)
     table.add_column(justify="right", no_wrap=True, overflow="ellipsis")
-    for label, text in rows[group]:
+    for label, text in rows:
         table.add_row(label, text)
     return table
 
@@ -87,7 +103,7 @@ class MetricsPanel(Static):
             inner = Table.grid()
             for g in groups[part]:
                 inner.add_row(Text(g, style="bold"))
-                inner.add_row(_group_table(g, self._rows))
+                inner.add_row(figure_grid(self._rows[g]))
                 inner.add_row("")
             cells.append(inner)
         grid.add_row(*cells)

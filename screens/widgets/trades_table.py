@@ -25,7 +25,7 @@ from textual.strip import Strip
 from screens.run_columns import TradeColumns, TradeRow
 from screens.widgets.trade_cells import COLUMNS, KEYS, SIGNED, cells, widths
 
-PAD = 1  # blank cells either side of every column
+GAP = 1  # blank cells before every column (and after the last): one between two columns
 ROW_CACHE = 512  # drawn rows kept (a few screenfuls)
 
 
@@ -127,18 +127,19 @@ class TradesTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
     def _line_width(self) -> int:
-        return sum(w + 2 * PAD for w in self._widths)
+        return sum(w + GAP for w in self._widths) + GAP
 
     def _visible_rows(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)  # less the header
 
     def _line(self, texts: list[str], base: Style, signed: Optional[Style] = None) -> Strip:
-        pad = " " * PAD
+        gap = " " * GAP
         segments = []
         for column, width, text in zip(COLUMNS, self._widths, texts):
             text = text.rjust(width) if column.right else text.ljust(width)
             style = signed if signed is not None and column.key in SIGNED else base
-            segments.append(Segment(pad + text + pad, style))
+            segments.append(Segment(gap + text, style))
+        segments.append(Segment(gap, base))
         return Strip(segments)
 
     def _header(self) -> list[str]:
@@ -224,7 +225,7 @@ class TradesTable(ScrollView, can_focus=True):
         if event.y == 0:
             edge = 0
             for column, width in zip(COLUMNS, self._widths):
-                edge += width + 2 * PAD
+                edge += GAP + width
                 if x < edge:
                     self.sort_by(column.key)
                     break
