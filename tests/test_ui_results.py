@@ -135,12 +135,16 @@ async def test_an_old_run_without_a_report_says_so(tmp_path: Path, run: Backtest
     async with app.run_test(size=SIZE) as pilot:
         results = pilot.app.screen.query_one(ResultsView)
         view = RunView.from_result(run, None)
-        view.report = None
+        view.report, view.prices = None, None
+        view.config = {k: v for k, v in view.config.items() if k != "data"}  # nor where its candles came from
         results.show(view)
         results.action_tab("reports")
         await pilot.pause()
         assert results.query_one(ReportView).missing
         assert "No report was stored" in "\n".join(_lines(results.query_one(ReportView)))
+        results.action_tab("chart")
+        await pilot.pause()
+        assert "Price data not available" in "\n".join(_lines(results.query_one(PriceChart)))
 
 
 async def test_tabs_and_keys_reach_each_view(tmp_path: Path, run: BacktestResult) -> None:

@@ -113,7 +113,8 @@ class ResultsView(Vertical):
         self.query_one(TradesTable).show(view.trades, view.trade_widths)
         self.query_one(ReportView).show(view.report, view.metrics)
         self.query_one(PropertiesView).show(properties(view.config, view.properties()))
-        self._show_prices()
+        self._show_prices("" if view.prices is not None or view.can_load_prices else
+                          "Price data not available: the run does not say where its candles came from.")
         kind = (view.config.get("data") or {}).get("kind")
         if view.can_load_prices and (kind in EAGER_SOURCES or self.active_tab == "chart"):
             self._ask_prices()
@@ -122,8 +123,8 @@ class ResultsView(Vertical):
         view = self.view
         if view is None:
             return
-        title = f"Price  {view.market}"
-        self.query_one(PriceChart).show(view.prices, view.markers, title, message)
+        self.query_one(PriceChart).show(view.prices, view.markers, f"Price  {view.market}",
+                                        message or "Loading the run's candles…")
 
     # ------------------------------------------------------------------ a stored run's candles
     def _ask_prices(self) -> None:
