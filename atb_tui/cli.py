@@ -7,7 +7,6 @@ database untouched (the run is stored only once it has finished).
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import traceback
@@ -19,23 +18,24 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
+    from engine.gc_pause import gc_paused
     from engine.phases import PhaseClock
 
     phase = PhaseClock("imports")
-    gc.disable()  # a headless process that exits after the run: see engine.gc_pause
-    from atb_tui.cli_args import config_from_args
-    from atb_tui.report import as_table
-    from engine.export import check_writable, trades_csv, write_atomic
-    from engine.gc_pause import gc_paused
-    from engine.runner import run_backtest
-    from engine.store import open_db, save_backtest
-    from engine.strategies import create_strategy
-
-    config = config_from_args(ns)
-    strategy = create_strategy(config.strategy, config.params)  # validates params before loading data
-    if ns.trades_csv:
-        check_writable(ns.trades_csv)
+    # The collector is off from the imports on (see engine.gc_pause), and on again after,
+    # for a caller that goes on in the same process.
     with gc_paused():
+        from atb_tui.cli_args import config_from_args
+        from atb_tui.report import as_table
+        from engine.export import check_writable, trades_csv, write_atomic
+        from engine.runner import run_backtest
+        from engine.store import open_db, save_backtest
+        from engine.strategies import create_strategy
+
+        config = config_from_args(ns)
+        strategy = create_strategy(config.strategy, config.params)  # validates params before loading data
+        if ns.trades_csv:
+            check_writable(ns.trades_csv)
         result = run_backtest(config, phase=phase)
         run_id = None
         if not ns.no_save:

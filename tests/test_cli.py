@@ -240,3 +240,14 @@ def test_engine_errors_name_fields_not_flags_and_the_cli_adds_the_flag(build, fi
     assert caught.value.field == field
     assert "--" not in str(caught.value)  # the TUI shows this text beside its own field
     assert error_text(caught.value).startswith(f"{flag}: ")
+
+
+def test_a_backtest_in_process_leaves_the_collector_on(capsys, db) -> None:
+    import gc
+
+    assert gc.isenabled()
+    code, _, err = _run(capsys, "backtest", "--strategy", "sma_cross", "--db", db)
+    assert code == 0, err
+    assert gc.isenabled()
+    code, _, _ = _run(capsys, "backtest", "--strategy", "nope", "--db", db)
+    assert code == 2 and gc.isenabled()
