@@ -10,24 +10,25 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Optional, Sequence
+from typing import BinaryIO, Optional, Sequence
 
 from engine.errors import InputError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
+def _backtest(ns, own_process: bool = False) -> int:  # type: ignore[no-untyped-def]
     from engine.gc_pause import gc_paused
     from engine.phases import PhaseClock
 
     phase = PhaseClock("imports")
-    # The collector is off from the imports on (see engine.gc_pause), and on again after,
+    # The collector is off from the imports on (see engine.gc_pause), and on again after
     # for a caller that goes on in the same process.
-    with gc_paused():
+    with gc_paused(restore=not own_process):
         from atb_tui.cli_args import config_from_args
+        from atb_tui.forked_store import store
         from atb_tui.report import as_table
-        from engine.export import check_writable, trades_csv, write_atomic
+        from engine.export import check_writable, spool_trades_json, trades_csv, write_atomic
         from engine.runner import run_backtest
         from engine.store import open_db, save_backtest
         from engine.strategies import create_strategy
@@ -37,15 +38,24 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
         if ns.trades_csv:
             check_writable(ns.trades_csv)
         result = run_backtest(config, phase=phase)
-        run_id = None
+        pending = None
         if not ns.no_save:
             phase("store")
-            run_id = save_backtest(open_db(ns.db), result)
+            result.tables, result.report  # built once, here: both the store and the output read them
+            pending = store(lambda: save_backtest(open_db(ns.db), result), fork=own_process)
         phase("output")
-        if ns.trades_csv:
-            write_atomic(ns.trades_csv, trades_csv(result))
-        if ns.json:
-            _print_json(result, run_id)
+        # Made while the run is stored, written once it is: a failed store prints nothing.
+        csv_text = trades_csv(result) if ns.trades_csv else None
+        trades_json = spool_trades_json(result) if ns.json else None
+        run_id = None
+        if pending is not None:
+            run_id, seconds = pending.wait()
+            if pending.forked:
+                phase.alongside("store", seconds, "output")
+        if csv_text is not None:
+            write_atomic(ns.trades_csv, csv_text)
+        if trades_json is not None:
+            _print_json(result, run_id, trades_json)
         else:
             print(as_table(result, run_id, strategy.describe()), flush=True)
     if ns.timings:
@@ -53,12 +63,12 @@ def _backtest(ns) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK
 
 
-def _print_json(result, run_id) -> None:  # type: ignore[no-untyped-def]
+def _print_json(result, run_id, trades: Optional[BinaryIO] = None) -> None:  # type: ignore[no-untyped-def]
     """The run's JSON on stdout, streamed: a big run's document is never held whole."""
     from engine.export import write_run_json
 
     sys.stdout.flush()
-    write_run_json(result, run_id, sys.stdout.buffer)
+    write_run_json(result, run_id, sys.stdout.buffer, trades)
     sys.stdout.buffer.write(b"\n")
     sys.stdout.buffer.flush()
 
@@ -157,7 +167,10 @@ def _strategies() -> int:
     return EXIT_OK
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None, *, own_process: bool = False) -> int:
+    """``own_process``: the process is the console script's and ends with the command, so
+    a backtest may store its run in a forked child (:mod:`atb_tui.forked_store`) and leave
+    the garbage collector off (:mod:`engine.gc_pause`). An in-process caller gets neither."""
     from atb_tui.cli_args import build_parser, error_text, join_negative_values, stderr_line, with_settings
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -173,7 +186,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"atb-tui {__version__}")
             return EXIT_OK
         if ns.command == "backtest":
-            return _backtest(ns)
+            return _backtest(ns, own_process)
         if ns.command == "replay":
             return _replay(ns)
         if ns.command == "live":
@@ -204,7 +217,7 @@ _QUICK_EXIT_COMMANDS = ("backtest", "replay")
 
 def run() -> None:
     """The console script."""
-    code = main()
+    code = main(own_process=True)
     if code == EXIT_OK and sys.argv[1:2] and sys.argv[1] in _QUICK_EXIT_COMMANDS:
         try:
             sys.stdout.flush()

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Optional
 
 from engine.errors import InputError
 from engine.run_tables import TRADE_COLUMNS, RunTables, iso_times
 from engine.runner import BacktestResult
 
-__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "write_run_json", "trades_json_chunks", "trades_csv", "trades_csv_text", "document_head", "trade_dicts", "check_writable", "write_atomic", "write_new"]
+__all__ = ["TRADE_COLUMNS", "run_document", "run_json", "write_run_json", "spool_trades_json", "trades_json_chunks", "trades_csv", "trades_csv_text", "document_head", "trade_dicts", "check_writable", "write_atomic", "write_new"]
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TRADES_PER_CHUNK = 20_000
+# Bytes of spooled trade JSON kept in memory (a million-bar run's are about 30 MB).
+SPOOL_IN_MEMORY = 64 << 20
 # JSON names of the fill columns (the store calls the last one avg_entry_price).
 _FILL_KEYS = ("time", "kind", "price", "qty", "fee", "slippage", "pnl", "reason", "avg_entry")
 
@@ -88,20 +91,34 @@ def trades_json_chunks(result: BacktestResult, chunk: int = TRADES_PER_CHUNK) ->
         yield memoryview(orjson.dumps(trade_dicts(result.tables, start, start + chunk)))[1:-1]
 
 
-def write_run_json(result: BacktestResult, run_id: Optional[int], out: BinaryIO,
-                   trade_chunks: Optional[Iterable[memoryview]] = None) -> None:
-    """The run's JSON document (as :func:`run_document`), streamed to ``out``.
+def _write_trades(result: BacktestResult, out: BinaryIO, chunk: int = TRADES_PER_CHUNK) -> None:
+    for i, piece in enumerate(trades_json_chunks(result, chunk)):
+        if i:
+            out.write(b", ")
+        out.write(piece)
 
-    ``trade_chunks`` are the trades from :func:`trades_json_chunks` when the caller made
-    them already (the CLI does while the run is being stored)."""
+
+def spool_trades_json(result: BacktestResult, chunk: int = TRADES_PER_CHUNK) -> BinaryIO:
+    """The run's trades as JSON objects, comma-separated, made now and kept for
+    :func:`write_run_json`: in memory up to ``SPOOL_IN_MEMORY`` bytes, on disk beyond.
+    The CLI makes them while the run is being stored, before its id is known."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    _write_trades(result, spool, chunk)  # type: ignore[arg-type]
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+def write_run_json(result: BacktestResult, run_id: Optional[int], out: BinaryIO, trades: Optional[BinaryIO] = None) -> None:
+    """The run's JSON document (as :func:`run_document`), streamed to ``out``; its trades
+    from ``trades`` when :func:`spool_trades_json` made them already."""
     import orjson
 
     head = orjson.dumps(run_document(result, run_id, with_trades=False))
     out.write(head[:-1] + b', "trades": [')
-    for i, piece in enumerate(trades_json_chunks(result) if trade_chunks is None else trade_chunks):
-        if i:
-            out.write(b", ")
-        out.write(piece)
+    if trades is None:
+        _write_trades(result, out)
+    else:
+        shutil.copyfileobj(trades, out, 1 << 20)
     out.write(b"]}")
 
 

@@ -21,6 +21,7 @@ class PhaseClock:
     def __init__(self, first: str = "imports", clock: Callable[[], float] = time.perf_counter) -> None:
         self._clock = clock
         self._marks: list[tuple[str, float]] = [(first, clock())]
+        self._alongside: dict[str, tuple[float, str]] = {}
 
     def __call__(self, name: str) -> None:
         self._marks.append((name, self._clock()))
@@ -32,8 +33,19 @@ class PhaseClock:
             out[name] = out.get(name, 0.0) + stop - start
         return out
 
+    def alongside(self, name: str, seconds: float, other: str) -> None:
+        """Phase ``name`` took ``seconds`` in another process, at the same time as phase
+        ``other`` here: the line shows its own time, the total only the wall clock's."""
+        self._alongside[name] = (seconds, other)
+
     def line(self) -> str:
         parts = self.durations()
         total = sum(parts.values())
-        return "timings: " + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in parts.items()) + \
-            f"; total {total:.3f} s"
+
+        def part(name: str, seconds: float) -> str:
+            if name in self._alongside:
+                seconds, other = self._alongside[name]
+                return f"{name} {seconds:.3f} s (alongside {other})"
+            return f"{name} {seconds:.3f} s"
+
+        return "timings: " + ", ".join(part(n, s) for n, s in parts.items()) + f"; total {total:.3f} s"

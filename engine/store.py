@@ -221,8 +221,15 @@ def save_backtest(
             insert_frame(conn, Fill.__table__, _fill_rows(run_id, tables.fills))  # type: ignore[attr-defined]
             session.commit()
             return run_id
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, _driver_error(engine)) as exc:
         raise InputError(f"cannot write to the database: {_reason(exc)}") from None
+
+
+def _driver_error(engine: Engine) -> type[Exception]:
+    """The database driver's own error class: the bulk inserts go through the driver's
+    cursor (sqlite3, psycopg), past SQLAlchemy's wrapping of its errors."""
+    dbapi = getattr(engine.dialect, "dbapi", None) or getattr(engine.dialect, "loaded_dbapi", None)
+    return getattr(dbapi, "Error", SQLAlchemyError)
 
 
 def _reason(exc: SQLAlchemyError) -> str:

@@ -173,7 +173,7 @@ def test_json_streamed_in_slices_is_the_same_document(tmp_path) -> None:
     import io
 
     from engine.config import BacktestConfig
-    from engine.export import run_document, trades_json_chunks, write_run_json
+    from engine.export import run_document, spool_trades_json, write_run_json
     from engine.runner import run_backtest
 
     result = run_backtest(BacktestConfig(strategy="sma_cross", params={"fast": 5, "slow": 20, "mode": "long_short"}))
@@ -181,7 +181,7 @@ def test_json_streamed_in_slices_is_the_same_document(tmp_path) -> None:
     assert len(whole["trades"]) > 100
     for chunk in (1, 7, 10**6):
         out = io.BytesIO()
-        write_run_json(result, 7, out, trades_json_chunks(result, chunk))
+        write_run_json(result, 7, out, spool_trades_json(result, chunk))
         assert json.loads(out.getvalue()) == whole
 
 
