@@ -26,23 +26,38 @@ def _backtest(ns, own_process: bool = False) -> int:  # type: ignore[no-untyped-
     # for a caller that goes on in the same process.
     with gc_paused(restore=not own_process):
         from atb_tui.cli_args import config_from_args
-        from atb_tui.forked_store import store
-        from atb_tui.report import as_table
-        from engine.export import check_writable, spool_trades_json, trades_csv, write_atomic
-        from engine.runner import run_backtest
-        from engine.store import open_db, save_backtest
+        from atb_tui.forked_store import StoreWorker, stored_inline
+        from engine.export import check_writable
         from engine.strategies import create_strategy
 
         config = config_from_args(ns)
         strategy = create_strategy(config.strategy, config.params)  # validates params before loading data
         if ns.trades_csv:
             check_writable(ns.trades_csv)
-        result = run_backtest(config, phase=phase)
-        pending = None
-        if not ns.no_save:
-            phase("store")
-            result.tables, result.report  # built once, here: both the store and the output read them
-            pending = store(lambda: save_backtest(open_db(ns.db), result), fork=own_process)
+        worker = None
+        try:
+            from atb_tui.report import as_table
+            from engine.export import spool_trades_json, trades_csv, write_atomic
+            from engine.run_record import run_row
+            from engine.runner import load_data, run_backtest
+
+            phase("load")
+            candles = load_data(config.data)
+            if own_process and not ns.no_save:
+                worker = StoreWorker.start(ns.db, candles)
+            result = run_backtest(config, candles, phase=phase)
+            pending = None
+            if not ns.no_save:
+                phase("store")
+                if worker is not None:
+                    pending = worker.store(run_row(result, fingerprint=False), result.tables)
+                else:
+                    from engine.store import open_db, save_backtest
+
+                    pending = stored_inline(lambda: save_backtest(open_db(ns.db), result))
+        finally:
+            if worker is not None:
+                worker.stop()
         phase("output")
         # Made while the run is stored, written once it is: a failed store prints nothing.
         csv_text = trades_csv(result) if ns.trades_csv else None

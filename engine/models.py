@@ -47,8 +47,11 @@ class Run(SQLModel, table=True):
     # None for runs stored before there were reports.
     report: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))
     # Equity after each bar, thinned to a few hundred points keeping every stretch's low and
-    # high (engine.store.downsample): enough to redraw the curve, spikes included.
+    # high (engine.run_record.thinned): enough to redraw the curve, spikes included.
     equity_curve: list[float] = Field(default_factory=list, sa_column=Column(JSON))
+    # The time of each of those points, in seconds since the epoch (UTC); None for runs
+    # stored before the times were kept.
+    equity_times: Optional[list[int]] = Field(default=None, sa_column=Column(JSON))
     parent_run_id: Optional[int] = Field(default=None, foreign_key="run.id")
     # Of the candles the run saw (engine.fingerprint): a replay notices when they changed.
     data_fingerprint: Optional[str] = None

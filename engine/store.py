@@ -20,12 +20,15 @@ from engine.errors import InputError
 from engine.models import ExitReason, Fill, FillKind, Run, RunKind, Side, Trade
 from engine.session import models as _session_tables  # noqa: F401  (created with the rest)
 from engine.paths import DB_ENV, default_db_url
+from engine.run_record import downsample, run_row
 from engine.runner import BacktestResult
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DB_ENV", "default_db_url", "open_db", "save_backtest", "list_runs", "get_run", "run_trades", "run_fills", "delete_run"]
+    from engine.run_tables import RunTables
+
+__all__ = ["DB_ENV", "default_db_url", "open_db", "save_backtest", "save_run", "downsample", "list_runs", "get_run", "run_trades", "run_fills", "delete_run"]
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
@@ -150,26 +153,6 @@ def _never_reuse_run_ids(engine: Engine) -> None:
         raw.close()
 
 
-def downsample(values: Any, points: int = 400) -> list[float]:
-    """A long curve thinned to about ``points`` values for redrawing: each of ``points / 2``
-    stretches keeps its lowest and its highest value, in time order, so a one-bar spike
-    or crash survives; the first and last values are always kept."""
-    import numpy as np
-
-    arr = np.asarray(values, dtype=np.float64)
-    n = len(arr)
-    if n <= points:
-        return arr.tolist()
-    edges = np.linspace(0, n, points // 2 + 1).round().astype(np.int64)
-    keep = {0, n - 1}
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        if hi > lo:
-            part = arr[lo:hi]
-            keep.add(int(lo + part.argmin()))
-            keep.add(int(lo + part.argmax()))
-    return arr[sorted(keep)].tolist()
-
-
 def _enum_names(values: "pd.Series", enum_cls: type) -> "pd.Series":
     return values.map({member.value: member.name for member in enum_cls})
 
@@ -194,22 +177,16 @@ def save_backtest(
     """Store a finished run with its trades and fills in one transaction; returns the run id.
 
     Trades and fills go in set-based (:mod:`engine.bulk_insert`), never row by row.
-    A replay branch (``result.parent_run_id`` set) keeps its manual actions in its config.
     ``created_at`` defaults to now; the TUI passes its own clock, which tests fix."""
-    from engine.bulk_insert import insert_frame
-    from engine.fingerprint import candles_fingerprint
+    return save_run(engine, run_row(result, kind, created_at), result.tables)
 
-    index = result.candles.index
-    cfg = result.config
-    run = Run(
-        kind=kind, strategy=cfg.strategy, symbol=result.symbol, timeframe=result.timeframe,
-        data_source=result.source, period_start=index[0].to_pydatetime(), period_end=index[-1].to_pydatetime(),
-        config={**cfg.to_dict(), **({"actions": result.actions} if result.actions else {})},
-        metrics=result.metrics, report=result.report, equity_curve=downsample(result.equity),
-        parent_run_id=result.parent_run_id, data_fingerprint=candles_fingerprint(result.candles),
-        **({"created_at": created_at} if created_at is not None else {}),
-    )
-    tables = result.tables
+
+def save_run(engine: Engine, row: dict[str, Any], tables: "RunTables") -> int:
+    """Store a run from its row's fields (:func:`engine.run_record.run_row`) and its
+    tables, in one transaction; returns the run id."""
+    from engine.bulk_insert import insert_frame
+
+    run = Run(**row)
     try:
         with Session(engine) as session:
             session.add(run)

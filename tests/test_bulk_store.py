@@ -141,3 +141,18 @@ def test_the_stored_curve_keeps_spikes_and_both_ends() -> None:
     assert min(thin) == 10.0 and max(thin) == 9_999.0
     assert thin.index(10.0) < thin.index(9_999.0)  # in time order
     assert downsample([1.0, 2.0, 3.0], 400) == [1.0, 2.0, 3.0]
+
+
+def test_the_stored_curve_keeps_the_time_of_each_point(tmp_path, result) -> None:
+    """A stored run's chart dates its points: each kept value with its bar's time."""
+    import numpy as np
+
+    db = open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}")
+    run = get_run(db, save_backtest(db, result))
+    index = result.candles.index
+    assert len(run.equity_times) == len(run.equity_curve) > 100
+    assert run.equity_times[0] == index[0].timestamp() and run.equity_times[-1] == index[-1].timestamp()
+    assert np.all(np.diff(run.equity_times) > 0)
+    seconds = index.as_unit("s").asi8
+    for when, value in list(zip(run.equity_times, run.equity_curve))[::37]:
+        assert result.equity[int(np.searchsorted(seconds, when))] == value

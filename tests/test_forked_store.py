@@ -22,42 +22,64 @@ def forking(monkeypatch):
     monkeypatch.setattr(forked_store, "can_fork", lambda: True)
 
 
-def test_the_child_returns_the_run_id_and_its_seconds(forking) -> None:
+class _Prepared:
+    def __init__(self, save) -> None:
+        self.save = save
+
+
+def _worker(save):
+    worker = forked_store.StoreWorker.start("db", None, prepare=lambda: _Prepared(save))
+    assert worker is not None
+    return worker
+
+
+def test_the_child_stores_what_it_is_handed_and_returns_the_run_id(forking) -> None:
     parent = os.getpid()
-    pending = forked_store.store(lambda: 41 + (os.getpid() != parent), fork=True)
+    pending = _worker(lambda row, tables: row["id"] + tables + (os.getpid() != parent)).store({"id": 40}, 1)
     assert pending.forked
     run_id, seconds = pending.wait()
     assert run_id == 42 and seconds >= 0.0
 
 
 def test_an_input_error_in_the_child_is_raised_in_the_parent_with_its_field(forking) -> None:
-    def refuse() -> int:
-        raise InputError("no room for the run", "db")
+    def refuse(row, tables) -> int:
+        raise InputError(f"no room in {row['db']}", "db")
 
     with pytest.raises(InputError) as caught:
-        forked_store.store(refuse, fork=True).wait()
-    assert str(caught.value) == "no room for the run" and caught.value.field == "db"
+        _worker(refuse).store({"db": "runs.sqlite"}, None).wait()
+    assert str(caught.value) == "no room in runs.sqlite" and caught.value.field == "db"
 
 
 def test_a_bug_and_a_killed_child_are_errors_not_run_ids(forking) -> None:
-    def bug() -> int:
-        return {}["missing"]
-
     with pytest.raises(RuntimeError, match="KeyError: 'missing'"):
-        forked_store.store(bug, fork=True).wait()
+        _worker(lambda row, tables: row["missing"]).store({}, None).wait()
 
-    def killed() -> int:
+    def killed(row, tables) -> int:
         os.kill(os.getpid(), signal.SIGKILL)
         return 1
 
     with pytest.raises(RuntimeError, match="without a result .killed by signal 9"):
-        forked_store.store(killed, fork=True).wait()
+        _worker(killed).store({}, None).wait()
 
 
-def test_without_fork_the_run_is_stored_inline() -> None:
-    parent = os.getpid()
-    pending = forked_store.store(lambda: os.getpid(), fork=False)
-    assert not pending.forked and pending.wait()[0] == parent
+def test_a_worker_stopped_before_a_run_stores_nothing_and_is_reaped(forking, tmp_path) -> None:
+    marker = tmp_path / "stored"
+    worker = _worker(lambda row, tables: marker.write_text("x") and 1)
+    pid = worker._pid
+    worker.stop()
+    assert not marker.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def test_no_worker_where_forking_is_unsafe(monkeypatch) -> None:
+    monkeypatch.setattr(forked_store, "can_fork", lambda: False)
+    assert forked_store.StoreWorker.start("db", None) is None
+
+
+def test_inline_the_run_is_stored_here() -> None:
+    pending = forked_store.stored_inline(os.getpid)
+    assert not pending.forked and pending.wait()[0] == os.getpid()
 
 
 def test_a_store_that_fails_in_the_child_prints_nothing_and_keeps_nothing(tmp_path) -> None:
