@@ -80,13 +80,19 @@ class EquityCurve:
         return replace(self, hold_lo=lo, hold_hi=hi, hold_last=float(hold[-1]))
 
     @classmethod
-    def from_stored(cls, curve: Sequence[float], initial_balance: float,
-                    metrics: Mapping[str, Any]) -> "EquityCurve":
-        """From a stored run: its thinned curve to draw, its metrics for the figures."""
-        thinned = cls.from_equity(curve, initial_balance)
-        start, end = _epoch_ns(metrics.get("start")), _epoch_ns(metrics.get("end"))
-        times = (np.linspace(start, end, len(thinned)).astype(np.int64) if start is not None and end is not None
-                 and len(thinned) else np.empty(0, dtype=np.int64))
+    def from_stored(cls, curve: Sequence[float], initial_balance: float, metrics: Mapping[str, Any],
+                    seconds: Optional[Sequence[int]] = None) -> "EquityCurve":
+        """From a stored run: its thinned curve to draw, with the time of each point in
+        epoch ``seconds`` (runs stored before those were kept: spread evenly from the first
+        bar to the last), its metrics for the figures."""
+        if seconds is not None and len(seconds) == len(curve):
+            thinned = cls.from_equity(curve, initial_balance, times=np.asarray(seconds, dtype=np.int64) * 1_000_000_000)
+            times = thinned.times
+        else:
+            thinned = cls.from_equity(curve, initial_balance)
+            start, end = _epoch_ns(metrics.get("start")), _epoch_ns(metrics.get("end"))
+            times = (np.linspace(start, end, len(thinned)).astype(np.int64) if start is not None and end is not None
+                     and len(thinned) else np.empty(0, dtype=np.int64))
 
         def metric(key: str, fallback: Optional[float]) -> Optional[float]:
             value = metrics.get(key)
