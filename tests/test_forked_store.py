@@ -99,11 +99,12 @@ def test_a_store_that_fails_in_the_child_prints_nothing_and_keeps_nothing(tmp_pa
     assert list_runs(open_db(url)) == [] and not trades_csv.exists()
 
 
-def test_the_forked_store_keeps_the_same_run_as_an_inline_one(tmp_path) -> None:
-    """The console script (forking) and an in-process call store equal runs and print equal JSON."""
+def test_the_forked_store_keeps_the_same_run_as_an_inline_one(tmp_path, db_url) -> None:
+    """The console script (forking) and an in-process call store equal runs and print
+    equal JSON, on SQLite and on PostgreSQL."""
     from atb_tui.cli import main
 
-    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    url = db_url
     args = ["backtest", "--strategy", "sma_cross", "--param", "mode=long_short", "--json", "--db", url]
     done = subprocess.run([sys.executable, "-m", "atb_tui", *args], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "ATB_TUI_CONFIG_DIR": str(tmp_path)})
