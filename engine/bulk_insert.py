@@ -32,7 +32,13 @@ def _time_text(series: pd.Series, offset: str) -> list[str]:
     """UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` + ``offset``: with no offset, the text
     SQLAlchemy itself writes on SQLite; PostgreSQL's timestamptz needs the ``+00:00``."""
     values = _utc(series).tz_localize(None).to_numpy(dtype="datetime64[us]")
-    return [s.replace("T", " ") + offset for s in np.datetime_as_string(values, unit="us").tolist()]
+    if not len(values):
+        return []
+    text = np.datetime_as_string(values, unit="us")
+    # "T" -> " " on the code points in place: one pass in C, not a str.replace per time.
+    codes = text.view(np.uint32).reshape(len(text), -1)
+    codes[codes[:, 10] == ord("T"), 10] = ord(" ")
+    return (np.char.add(text, offset) if offset else text).tolist()
 
 
 def _column_lists(frame: pd.DataFrame, method: str) -> list[list[Any]]:
