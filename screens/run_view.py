@@ -14,7 +14,6 @@ run saw (its data fingerprint).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from engine.metrics import format_metric
@@ -91,28 +90,23 @@ class RunView:
 
     @classmethod
     def from_store(cls, engine: "Engine", run_id: int) -> Optional["RunView"]:
-        from engine.store import get_run, run_fills
-        from engine.stored_trades import stored_trades
+        from engine.store import get_run
+        from engine.stored_trades import stored_fills, stored_trades
 
         run = get_run(engine, run_id)
         if run is None:
             return None
         trades = TradeColumns.from_frame(stored_trades(engine, run_id))
-
-        def fills_of(trade_no: int) -> list[FillRow]:
-            # One trade's fills, read when it is opened: a handful of rows.
-            return [
-                FillRow(f.kind.value, _aware(f.time), f.price, f.qty, f.fee, f.slippage, f.pnl, f.reason,
-                        f.avg_entry_price)
-                for f in run_fills(engine, run_id, trade_no)
-            ]
+        # All of them now, on the worker that reads the run: opening a trade then reads no
+        # database on the UI thread.
+        fills = FillColumns.from_frame(stored_fills(engine, run_id))
 
         balance = float(run.config.get("balance", 0.0)) or 1.0
         metrics = dict(run.metrics)
         return cls(
             run.id, f"{run.strategy} on {run.symbol or run.data_source}", run.data_source, metrics,
-            EquityCurve.from_stored(list(run.equity_curve), balance, metrics), balance, trades, widths(trades),
-            dict(run.config), fills_of, run.report, market_text(run.symbol, run.timeframe, run.data_source),
+            EquityCurve.from_stored(list(run.equity_curve), balance, metrics, run.equity_times), balance, trades,
+            widths(trades), dict(run.config), fills.of, run.report, market_text(run.symbol, run.timeframe, run.data_source),
             None, Markers.of_trades(trades), run.parent_run_id, run.data_fingerprint, run.kind.value,
         )
 
@@ -143,7 +137,3 @@ def load_prices(view: RunView, load: Callable[[Any], "pd.DataFrame"]) -> tuple[P
     assert bars is not None
     return bars, view.curve.with_hold(candles["close"].to_numpy(dtype="float64"), view.initial_balance)
 
-
-def _aware(time: datetime) -> datetime:
-    """A stored time (naive UTC on SQLite) as aware UTC, as a fresh run's times are."""
-    return time if time.tzinfo is not None else time.replace(tzinfo=timezone.utc)

@@ -50,6 +50,20 @@ def test_a_stored_run_has_the_same_columns_as_the_fresh_one(tmp_path: Path, resu
     assert stored.curve.last == fresh.curve.last == result.metrics["final_equity"]
 
 
+def test_a_stored_run_reads_everything_once_and_dates_its_curve(tmp_path: Path, result: BacktestResult) -> None:
+    """Opening a trade of a stored run reads no database (that would be on the UI
+    thread), and the curve's dates are the stored points' own."""
+    db_file = tmp_path / "runs.sqlite"
+    database = open_db(f"sqlite:///{db_file}")
+    run_id = save_backtest(database, result)
+    stored, fresh = RunView.from_store(database, run_id), RunView.from_result(result, run_id)
+    database.dispose()
+    db_file.unlink()
+    last = len(result.trades)
+    assert [f.time for f in stored.fills_of(last)] == [f.time for f in fresh.fills_of(last)] != []
+    assert stored.curve.times[0] == fresh.curve.times[0] and np.all(np.diff(stored.curve.times) > 0)
+
+
 def test_a_trade_and_its_fills_carry_the_candles_times(result: BacktestResult) -> None:
     view = RunView.from_result(result, None)
     index = result.candles.index
