@@ -285,7 +285,7 @@ METRIC_SPECS: tuple[MetricSpec, ...] = (
     _S("max_drawdown_bottom", "Max drawdown bottom", "Risk", "time"),
     _S("max_drawdown_recovery", "Max drawdown recovered", "Risk", "time"),
     _S("trades", "Trades", "Trades", "int"),
-    _S("trades_per_day", "Trades per day", "Trades", "decimal"),
+    _S("trades_per_day", "Trades per day", "Trades", "ratio"),  # 0.45, not 0.5
     _S("win_rate_pct", "Win rate", "Trades", "pct"),
     _S("profit_factor", "Profit factor", "Trades", "ratio"),
     _S("expectancy", "Expectancy", "Trades", "money"),

@@ -29,7 +29,7 @@ from screens.widgets.flow_text import FlowLabel
 from screens.widgets.metrics_panel import MetricsPanel
 from screens.widgets.price_chart import BUY, SELL, PriceChart
 from screens.widgets.properties_view import PropertiesView
-from screens.widgets.report_view import MONTHS, ReportView
+from screens.widgets.report_view import DRAWDOWN_ROWS, MONTHS, ReportView
 from screens.widgets.results_view import ResultsView
 from screens.widgets.series_chart import SeriesChart
 from screens.widgets.trades_table import TradesTable
@@ -127,7 +127,14 @@ async def test_each_report_shows_the_engines_figures(tmp_path: Path, run: Backte
         # The deepest drawdown's dates and the trades a day, as the metrics say.
         for key in ("max_drawdown_start", "max_drawdown_bottom"):
             assert format_metric(metrics[key], "time") in text
-        assert format_metric(metrics["trades_per_day"], "decimal") in text
+        assert format_metric(metrics["trades_per_day"], "ratio") in text
+
+
+def test_trades_per_day_has_two_decimals() -> None:
+    """0.454 trades a day reads 0.45 in the metrics, the report, Compare and the CLI (one spec)."""
+    spec = next(s for s in METRIC_SPECS if s.key == "trades_per_day")
+    assert format_metric(0.454, spec.fmt) == "0.45"
+    assert dict((k, f) for _, k, f in DRAWDOWN_ROWS)["trades_per_day"] == spec.fmt
 
 
 async def test_an_old_run_without_a_report_says_so(tmp_path: Path, run: BacktestResult) -> None:

@@ -80,7 +80,7 @@ DRAWDOWN_ROWS = (
     ("  bottom", "max_drawdown_bottom", "time"),
     ("  recovered", "max_drawdown_recovery", "time"),
     ("Longest drawdown", "max_drawdown_duration_days", "days"),
-    ("Trades per day", "trades_per_day", "decimal"),
+    ("Trades per day", "trades_per_day", "ratio"),  # two decimals, as the metrics show it
     ("Trades", "trades", "int"),
 )
 
