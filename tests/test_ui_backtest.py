@@ -103,6 +103,9 @@ def _bad_csv(tmp_path: Path) -> Path:
 
 async def _run_file(pilot, screen: BacktestScreen, path: Path) -> None:
     """Run on a candle file, until the run has ended (failed, here)."""
+    if screen.form_hidden:  # results on screen: Configure brings the form back
+        await pilot.press("ctrl+r")
+        await pilot.pause()
     screen.query_one("#source").value = "file"
     _fill(screen, path=str(path))
     await pilot.pause()
@@ -254,8 +257,8 @@ def _footer_keys(app) -> dict[str, str]:
 
 
 async def test_workspace_keys_work_from_a_form_field(tmp_path: Path) -> None:
-    """Bug 2: focus stays in the form after a run; ctrl+e there exported nothing (the
-    Input's end-of-line won) and the Footer did not list it."""
+    """Bug 2: with the focus in a form field, ctrl+e exported nothing (the Input's
+    end-of-line won) and the Footer did not list it."""
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
@@ -264,12 +267,15 @@ async def test_workspace_keys_work_from_a_form_field(tmp_path: Path) -> None:
         await pilot.press("ctrl+r")  # Run, from the field
         await app.workers.wait_for_complete()
         await _until(pilot, lambda: screen.result is not None)
-        assert app.focused is fee
+        await pilot.press("ctrl+f")  # the form back (the results took the width and the keys)
+        fee.focus()
         await pilot.pause()
         keys = _footer_keys(app)
         assert keys.get("ctrl+e") == "Export CSV" and keys.get("ctrl+j") == "Export JSON"
         assert keys.get("ctrl+o") == "Open in replay" and keys.get("ctrl+r") == "Run"
-        assert list(keys)[:4] == ["ctrl+r", "ctrl+e", "ctrl+j", "ctrl+o"]  # in their order, wherever focus is
+        assert keys.get("ctrl+f") == "Hide form"
+        # In their order, wherever focus is.
+        assert list(keys)[:5] == ["ctrl+r", "ctrl+f", "ctrl+e", "ctrl+j", "ctrl+o"]
         await pilot.press("ctrl+e")
         await _until(pilot, lambda: screen.export_path is not None)
         assert Path(screen.export_path).name == f"atb-run-{screen.run_id}-trades.csv"
@@ -279,6 +285,71 @@ async def test_workspace_keys_work_from_a_form_field(tmp_path: Path) -> None:
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert app.current_mode == "replay"
+
+
+async def test_results_take_the_width_and_the_keys_and_ctrl_f_brings_the_form_back(tmp_path: Path) -> None:
+    """Issue 10: once the results are shown the form steps aside (every trades column fits
+    at 160 columns without zoom) and the results' keys work at once, without Tab. ctrl+f
+    toggles the form; with it hidden, ctrl+r is Configure: the form back, keys in it."""
+    from screens.widgets.results_view import ResultsView
+    from screens.widgets.trade_cells import COLUMNS
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        left, results = screen.query_one("#left"), screen.query_one(ResultsView)
+        assert not screen.form_hidden and _footer_keys(app).get("ctrl+r") == "Run"
+        assert "ctrl+f" not in _footer_keys(app)  # dimmed: no results to give the width to
+        await _run_to_results(pilot, screen)
+        await pilot.pause()
+        assert screen.form_hidden and not left.display and results.size.width == SIZE[0]
+        assert app.focused is not None and results in app.focused.ancestors_with_self
+        keys = _footer_keys(app)
+        assert keys.get("ctrl+r") == "Configure" and keys.get("ctrl+f") == "Show form"
+        assert keys.get("t") == "Trades" and keys.get("z") == "Zoom"
+        await pilot.press("t")  # no Tab first
+        table = results.query_one(TradesTable)
+        assert results.active_tab == "trades" and table.has_focus
+        await _until(pilot, lambda: table.row_count > 0 and table.size.width > 0)
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no column off to the right
+        header = table.render_line(0).text
+        assert all(c.label in header for c in COLUMNS) and "Bars" in header and "Exit reason" in header
+        # ctrl+f: the form back beside the results, the keys in its first field; again: aside.
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert not screen.form_hidden and left.display and results.size.width < SIZE[0]
+        assert app.focused is screen.query_one("#strategy")
+        assert _footer_keys(app).get("ctrl+r") == "Run" and _footer_keys(app).get("ctrl+f") == "Hide form"
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert screen.form_hidden and results in app.focused.ancestors_with_self
+        # ctrl+r with the form aside does not run the same configuration again: it opens the form.
+        count = len(list_runs(open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}")))
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not screen.form_hidden and not screen.running and app.focused is screen.query_one("#strategy")
+        assert len(list_runs(open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}"))) == count
+        await pilot.press("ctrl+r")  # now it runs
+        await app.workers.wait_for_complete()
+        await _until(pilot, lambda: screen.form_hidden)
+        assert len(list_runs(open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}"))) == count + 1
+
+
+async def test_the_form_toggle_is_in_the_command_palette(tmp_path: Path) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await _run_to_results(pilot, screen)
+        assert screen.form_hidden
+        await pilot.press("ctrl+p")
+        await _until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"show the backtest form")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await _until(pilot, lambda: not screen.form_hidden)
+        assert app.screen is screen and app.focused is screen.query_one("#strategy")
 
 
 async def test_a_held_run_from_a_form_field_names_its_phase_and_escape_cancels_it(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ with ``format_metric``, never typed in.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -172,11 +173,25 @@ async def test_tabs_and_keys_reach_each_view(tmp_path: Path, run: BacktestResult
             await pilot.press(key)
             assert results.active_tab == tab
             assert pilot.app.focused is not None and results in pilot.app.focused.ancestors_with_self
-        # z: the results alone (every trades column fits), escape: back beside the form.
-        narrow = results.size.width
+        # The form stepped aside for the results: they have the width already.
+        assert results.size.width == SIZE[0]
+        # z: the results alone, the status and the buttons gone too; escape: back.
+        short = results.size.height
         await pilot.press("z")
         await pilot.pause()
-        assert pilot.app.screen.maximized is results and results.size.width > narrow
+        assert pilot.app.screen.maximized is results and results.size.height > short
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pilot.app.screen.maximized is None and results.size.height == short
+        # Beside the form (ctrl+f), z still gives the results the whole screen.
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        results.focus_results()  # ctrl+f put the keys in the form
+        narrow = results.size.width
+        assert narrow < SIZE[0]
+        await pilot.press("z")
+        await pilot.pause()
+        assert pilot.app.screen.maximized is results and results.size.width == SIZE[0]
         await pilot.press("escape")
         await pilot.pause()
         assert pilot.app.screen.maximized is None and results.size.width == narrow
@@ -216,15 +231,15 @@ async def test_80x24_cuts_no_figure(tmp_path: Path, run: BacktestResult) -> None
     async with app.run_test(size=(80, 24)) as pilot:
         results = await _shown(pilot, run)
         panel = results.query_one(MetricsPanel)
-        assert panel.columns == 1
+        assert panel.columns == 2  # the form stepped aside: two columns of figures fit in 80
         lines = _lines(panel)
         assert all(len(line.rstrip()) <= panel.content_region.width for line in lines)
         for spec in METRIC_SPECS:  # every label with its whole value on its line
             value = format_metric(run.metrics.get(spec.key), spec.fmt)
             if spec.key == "max_drawdown_recovery" and run.metrics.get(spec.key) is None:
                 value = "not recovered"
-            assert any(line.strip().startswith(spec.label + " ") and line.rstrip().endswith(" " + value)
-                       for line in lines), (spec.key, value)
+            cell = re.compile(r"(^|\s)" + re.escape(spec.label) + r" +" + re.escape(value) + r"(\s|$)")
+            assert any(cell.search(line) for line in lines), (spec.key, value)
         title = results.query_one("#results-title", FlowLabel)
         assert len(_lines(title)) <= 2 and title.plain.startswith("Run (not saved): sma_cross fast=10")
         await pilot.press("3")

@@ -1,5 +1,10 @@
 """The Backtest workspace: the form on the left, progress and results on the right.
 
+Once a run's results are shown the form steps aside and the results take the whole
+width (every trades column fits at 160 columns, the metrics whole at 80) and the keys
+(1-5, t, m, z) go to them. ctrl+f shows or hides the form; with the form hidden, ctrl+r
+is Configure: the form comes back with the keys in it, for the next run.
+
 Its keys are priority bindings: focus stays in a form field after a run, and an
 Input's own ctrl+e (end of line) would otherwise take Export CSV and drop it from the
 Footer. Actions that cannot run now (export before a run, cancel when idle) are
@@ -19,6 +24,7 @@ from typing import Optional, cast
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
@@ -45,10 +51,41 @@ PHASES = {
 NEEDS_RESULT = {"export_csv", "export_json", "open_replay", "copy_path"}
 
 
+class FormCommands(Provider):
+    """The form's show / hide in the command palette, as its key would do it now."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        screen = self.screen
+        if not isinstance(screen, BacktestScreen):
+            return []
+        if screen.form_hidden:
+            return [("Show the backtest form", "Bring the form back to set up the next run (ctrl+f)",
+                     screen.action_show_form)]
+        if screen.result is not None:
+            return [("Hide the backtest form", "Give the results the whole width (ctrl+f)", screen.action_hide_form)]
+        return []
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]
+
+
 class BacktestScreen(Screen):
     CSS_PATH = "backtest.tcss"
+    COMMANDS = {FormCommands}
+    # Two actions share ctrl+r and two ctrl+f; check_action shows the one that applies.
     BINDINGS = [
         Binding("ctrl+r", "run", "Run", priority=True),
+        Binding("ctrl+r", "configure", "Configure", priority=True, tooltip="Show the form to set up the next run"),
+        Binding("ctrl+f", "hide_form", "Hide form", priority=True, tooltip="Give the results the whole width"),
+        Binding("ctrl+f", "show_form", "Show form", priority=True),
         # Not a priority: an open Select's menu closes on escape first.
         Binding("escape", "cancel", "Cancel run"),
         Binding("ctrl+e", "export_csv", "Export CSV", priority=True),
@@ -57,7 +94,7 @@ class BacktestScreen(Screen):
         Binding("ctrl+y", "copy_path", "Copy path", priority=True, show=False),  # named on the export line
     ]
 
-    _KEY_ORDER = [b.key for b in BINDINGS]
+    _KEY_ORDER = list(dict.fromkeys(b.key for b in BINDINGS))
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,6 +103,7 @@ class BacktestScreen(Screen):
         self.run_id: Optional[int] = None
         self.export_path: Optional[str] = None
         self._phase: Optional[tuple[str, str, float]] = None  # name, detail, when it began (monotonic)
+        self.form_hidden = False  # the results have the whole width
 
     @property
     def services(self) -> Services:
@@ -126,7 +164,13 @@ class BacktestScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> Optional[bool]:
         """None dims a key in the Footer (and lets the key through to the focused field)."""
         if action == "run":
+            if self.form_hidden:
+                return False
             return None if self.running or bool(self.query_one(BacktestForm).problems) else True
+        if action in ("configure", "show_form"):
+            return self.form_hidden
+        if action == "hide_form":
+            return False if self.form_hidden else (None if self.result is None else True)
         if action == "cancel":
             return True if self.running else None
         if action in NEEDS_RESULT:
@@ -148,6 +192,27 @@ class BacktestScreen(Screen):
         problems.update("\n".join(f"• {msg}" for msg in event.problems.values()) or "Ready to run (ctrl+r).")
         problems.set_class(not event.valid, "-problem")
         self.refresh_bindings()
+
+    # ------------------------------------------------------------------ the form aside
+    def _set_form_hidden(self, hidden: bool) -> None:
+        self.form_hidden = hidden
+        self.set_class(hidden, "-form-hidden")
+        self.refresh_bindings()
+
+    def action_hide_form(self) -> None:
+        """The results alone across the screen, the keys in them."""
+        if self.result is None:
+            return
+        self._set_form_hidden(True)
+        self.query_one(ResultsView).focus_results()
+
+    def action_show_form(self) -> None:
+        """The form back beside the results, the keys in its first field."""
+        self._set_form_hidden(False)
+        self.query_one("#strategy").focus()
+
+    def action_configure(self) -> None:
+        self.action_show_form()
 
     # ------------------------------------------------------------------ run / cancel
     def action_run(self) -> None:
@@ -278,9 +343,13 @@ class BacktestScreen(Screen):
         with self.app.batch_update():
             self._status(f"Run #{event.run_id} finished: {n:,} bars in {event.elapsed:.1f} s, "
                          f"{len(event.result.trades):,} trades.")
-            self.query_one("#export-path", Static).update("")
-            self.query_one(ResultsView).show(event.view)
+            self._show_export_path("")
+            results = self.query_one(ResultsView)
+            results.show(event.view)
             self._mark_results_previous(False)
+            # The form steps aside for the results, and the results' keys work at once.
+            self._set_form_hidden(True)
+            results.focus_results()
         self.refresh_bindings()
 
     def on_run_failed(self, event: RunFailed) -> None:
@@ -306,9 +375,15 @@ class BacktestScreen(Screen):
 
     def on_export_written(self, event: ExportWritten) -> None:
         self.export_path = event.path
-        self.query_one("#export-path", Static).update(f"Exported run #{event.run_id}: {event.path}  (ctrl+y copies it)")
+        self._show_export_path(f"Exported run #{event.run_id}: {event.path}  (ctrl+y copies it)")
         self.notify(event.path, title=f"Exported run #{event.run_id}", timeout=8)
         self.refresh_bindings()
+
+    def _show_export_path(self, text: str) -> None:
+        """The line under the status, there only while it says something (a row counts at 80x24)."""
+        line = self.query_one("#export-path", Static)
+        line.update(text)
+        line.display = bool(text)
 
     def on_export_failed(self, event: ExportFailed) -> None:
         self.notify(f"Could not export: {event.message}", severity="error", timeout=10)
