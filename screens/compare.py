@@ -1,21 +1,26 @@
-"""Two stored runs' metrics side by side, with the difference B − A for every number.
+"""Two stored runs' metrics side by side, with the difference B − A for every number,
+and their equity and drawdown overlaid in one chart each (A and B in their own colours,
+the legend naming the runs).
 
 One row per entry of the engine's METRIC_SPECS, grouped as the results panel groups
 them, so the comparison can never list a metric the engine does not compute. The
 difference is not coloured: whether more is better depends on the metric (fees,
 volatility), and a wrong colour would mislead more than no colour. Both runs and their
-trades are read on a worker; the cards say "Loading…" until they arrive.
+trades are read on a worker; the cards say "Loading…" until they arrive. Runs over
+different periods are drawn on one time axis from the earlier start to the later end,
+each only where it has bars.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
+import numpy as np
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
@@ -24,7 +29,8 @@ from engine.metrics import METRIC_SPECS, format_metric
 from screens.equity_curve import EquityCurve
 from screens.run_messages import CompareLoaded, RunsReadFailed, first_line
 from screens.run_text import params_of, params_text, period_text, utc_minute
-from screens.widgets.equity_chart import EquityChart
+from screens.widgets.equity_chart import AXIS
+from screens.widgets.series_chart import Series, SeriesChart
 
 if TYPE_CHECKING:
     from engine.models import Run, Trade
@@ -34,10 +40,12 @@ LOADING = "Loading…"
 
 
 def _run_card(letter: str, run: Run) -> Text:
+    """One fact a line (compare.tcss cuts a long one with … rather than wrapping it)."""
     return Text.assemble(
         (f"{letter}  run #{run.id}  {run.strategy}\n", "bold"),
         f"   {params_text(params_of(run))}\n",
-        f"   {' '.join(p for p in (run.symbol, run.timeframe) if p) or '—'}   {period_text(run)}\n",
+        f"   {' '.join(p for p in (run.symbol, run.timeframe) if p) or '—'}\n",
+        f"   {period_text(run)}\n",
         (f"   {run.data_source}\n", "dim"),
         (f"   saved {utc_minute(run.created_at)} UTC", "dim"),
         _lineage(run),
@@ -77,7 +85,67 @@ def difference(a: Any, b: Any, fmt: str) -> str:
 def _curve(run: Run) -> EquityCurve:
     # From its metrics, the figures the run detail shows for it (the stored curve is thinned).
     balance = float((run.config or {}).get("balance", 0.0)) or 1.0
-    return EquityCurve.from_stored(list(run.equity_curve or []), balance, dict(run.metrics or {}))
+    return EquityCurve.from_stored(list(run.equity_curve or []), balance, dict(run.metrics or {}), run.equity_times)
+
+
+GRID = 1024  # points of the shared time axis when two runs cover different periods
+
+
+def span_end(times: np.ndarray) -> int:
+    """When the last of evenly spread stretches starting at ``times`` ends (one stretch on)."""
+    return int(times[-1]) + (int(times[-1]) - int(times[0])) // max(1, len(times) - 1)
+
+
+def on_grid(times: np.ndarray, lo: np.ndarray, hi: np.ndarray, start: int, end: int,
+            cells: int = GRID) -> tuple[np.ndarray, np.ndarray]:
+    """``lo`` / ``hi`` of stretches starting at ``times`` (epoch ns) on ``cells`` equal shares
+    of ``start``..``end``: the lowest and highest of the stretches beginning in each share,
+    a share where none begins keeping the stretch before; NaN outside the run's span."""
+    def cell(t: np.ndarray) -> np.ndarray:  # in float: nanoseconds times the cells overflow int64
+        share = (np.asarray(t, dtype=np.float64) - start) / max(1, end - start)
+        return np.clip(np.floor(share * cells), 0, cells - 1).astype(np.int64)
+
+    pos = cell(times)
+    low, high = np.full(cells, np.inf), np.full(cells, -np.inf)
+    np.minimum.at(low, pos, lo)
+    np.maximum.at(high, pos, hi)
+    index = np.arange(cells)
+    last = np.maximum.accumulate(np.where(np.isfinite(low), index, 0))  # the share with a stretch, at or before
+    inside = (index >= pos[0]) & (index <= cell(np.array([span_end(times) - 1]))[0])
+    return np.where(inside, low[last], np.nan), np.where(inside, high[last], np.nan)
+
+
+def overlay(curves: list[EquityCurve], names: list[tuple[str, str]]) -> tuple[list[Series], list[Series], np.ndarray]:
+    """Equity and drawdown series of each curve (A, B ... in their own colours, named by
+    ``names``: its equity legend and its drawdown legend) and the times they share.
+    Curves over the same period are drawn as they are; over different periods, on one
+    axis from the earliest start to the latest end."""
+    roles = ("s0", "s2", "s3", "s1")
+    dated = all(len(c.times) == len(c) and len(c) for c in curves)
+    same = dated and len({(int(c.times[0]), int(c.times[-1])) for c in curves}) == 1
+    equity: list[Series] = []
+    drawdown: list[Series] = []
+    if not dated or same:
+        for (name, dd_name), curve, role in zip(names, curves, roles):
+            equity.append(Series(name, curve.equity_lo, curve.equity_hi, role))
+            drawdown.append(Series(dd_name, -curve.depth_hi, -curve.depth_lo, role))
+        times = curves[0].times if dated else np.empty(0, dtype=np.int64)
+        return equity, drawdown, times
+    start = min(int(c.times[0]) for c in curves)
+    end = max(span_end(c.times) for c in curves)
+    for (name, dd_name), curve, role in zip(names, curves, roles):
+        equity.append(Series(name, *on_grid(curve.times, curve.equity_lo, curve.equity_hi, start, end), role))
+        deep, shallow = on_grid(curve.times, -curve.depth_hi, -curve.depth_lo, start, end)
+        drawdown.append(Series(dd_name, deep, shallow, role))
+    # When each share begins, as the curves' own times say when each stretch begins.
+    return equity, drawdown, start + (np.arange(GRID) * ((end - start) / GRID)).astype(np.int64)
+
+
+def curve_legends(letter: str, run: Run, curve: EquityCurve) -> tuple[str, str]:
+    """A run's names in the equity chart's legend (with its final equity) and in the
+    drawdown chart's (with its worst drawdown): the figures its metrics give."""
+    return (f"{letter} #{run.id} {run.strategy} -> {format_metric(curve.last, 'money')}",
+            f"{letter} #{run.id} drawdown, worst {format_metric(curve.worst_drawdown_pct, 'pct')}")
 
 
 def changed_trades(trades_a: list[Trade], trades_b: list[Trade]) -> list[ChangedTrade]:
@@ -121,6 +189,7 @@ class CompareScreen(Screen):
         self.values: dict[str, tuple[str, str, str]] = {}
         self.changed_trades: list[int] = []
         self.config_differences: list[str] = []  # dotted setting names, for tests
+        self.curve_names: list[str] = []  # the equity chart's legend, A's then B's
         self.loaded = False
 
     def compose(self) -> ComposeResult:
@@ -132,11 +201,9 @@ class CompareScreen(Screen):
             with TabPane("Metrics", id="tab-metrics"):
                 yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Equity", id="tab-equity"):
-                with VerticalScroll():
-                    yield Static("A", classes="curve-title", id="equity-a-title")
-                    yield EquityChart(id="equity-a")
-                    yield Static("B", classes="curve-title", id="equity-b-title")
-                    yield EquityChart(id="equity-b")
+                with Vertical(id="equity-overlay"):
+                    yield SeriesChart(id="equity-chart", empty=LOADING, axis_width=AXIS)
+                    yield SeriesChart(id="drawdown-chart", empty="", axis_width=AXIS)
             with TabPane("Trades that changed", id="tab-trades"):
                 yield Static(LOADING, id="changed-title")
                 yield DataTable(id="changed-trades", cursor_type="row", zebra_stripes=True)
@@ -194,12 +261,24 @@ class CompareScreen(Screen):
             self.query_one("#compare-a", Static).update(_run_card("A", run_a))
             self.query_one("#compare-b", Static).update(_run_card("B", run_b))
             self._fill(run_a, run_b)
-            for letter, run, curve in zip("ab", (run_a, run_b), event.curves):
-                self.query_one(f"#equity-{letter}-title", Static).update(f"{letter.upper()}  run #{run.id}")
-                self.query_one(f"#equity-{letter}", EquityChart).show(curve)
+            self._show_curves(run_a, run_b, event.curves)
             self._show_changed(event.changed, event.trade_count)
             self._show_config(run_a, run_b)
         self.loaded = True
+
+    def _show_curves(self, run_a: Run, run_b: Run, curves: list[EquityCurve]) -> None:
+        """A's and B's equity in one chart and their drawdowns in another, on one time axis."""
+        chart = self.query_one("#equity-chart", SeriesChart)
+        if len(curves) != 2 or not all(len(c) for c in curves):
+            chart.empty = "A run has no equity curve stored: nothing to draw."
+            chart.show([])
+            self.query_one("#drawdown-chart", SeriesChart).show([])
+            return
+        names = [curve_legends(letter, run, curve) for letter, run, curve in zip("AB", (run_a, run_b), curves)]
+        equity, drawdown, times = overlay(curves, names)
+        self.curve_names = [n for n, _ in names]
+        chart.show(equity, times)
+        self.query_one("#drawdown-chart", SeriesChart).show(drawdown, times, unit="%")
 
     def _show_config(self, run_a: Run, run_b: Run) -> None:
         """Every setting of both runs, the differing ones first and in bold."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from textual.widgets import Input
 
 from tests.test_ui_history import SIZE, make_app, many, seed, settled
@@ -72,6 +74,22 @@ def test_compare_two_runs(snap_compare, tmp_path: Path) -> None:
         await settled(pilot)
 
     assert snap_compare(seeded_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["120x40", "80x24"])
+def test_compare_equity_overlaid(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    """Both runs' equity in one chart and their drawdowns in another, A and B in their own
+    colours, the legends naming the runs with their final equity and worst drawdown."""
+
+    async def run_before(pilot) -> None:
+        await pilot.press("f4")
+        await settled(pilot)
+        await pilot.press("space", "down", "space", "c")
+        await settled(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+
+    assert snap_compare(seeded_app(tmp_path), terminal_size=size, run_before=run_before)
 
 
 def test_settings_with_a_bad_fee(snap_compare, tmp_path: Path) -> None:

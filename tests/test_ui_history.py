@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session
@@ -31,13 +32,15 @@ from engine.models import Run
 from engine.runner import BacktestResult, run_backtest
 from engine.export import run_json, trades_csv
 from engine.store import get_run, list_runs, open_db, run_trades, save_backtest
-from screens.compare import CompareScreen
+from screens.compare import GRID, CompareScreen, overlay
+from screens.equity_curve import EquityCurve
 from screens.confirm import ConfirmScreen
 from screens.history import EMPTY_MESSAGE, LOADING, HistoryScreen
 from screens.run_detail import RunDetailScreen
 from screens.runs_table import column_text
 from screens.settings import SettingsScreen
 from screens.widgets.results_view import ResultsView
+from screens.widgets.series_chart import Series, SeriesChart
 from screens.widgets.trades_table import TradesTable
 from tests.run_seed import run_spec, seed_runs
 from tests.test_ui_backtest import _until as until
@@ -239,9 +242,62 @@ async def test_compare_two_marked_runs(seeded) -> None:
         assert "fee_pct" not in compare.config_differences
         config = compare.query_one("#compare-config", DataTable)
         assert str(config.get_row_at(0)[0]) == compare.config_differences[0]
+        # Both equity curves in one chart, each in its colour, the legend naming the runs
+        # with the final equity the Metrics tab gives.
+        await pilot.press("2")
+        await pilot.pause()
+        equity, drawdown = compare.query_one("#equity-chart", SeriesChart), compare.query_one("#drawdown-chart", SeriesChart)
+        assert [s.role for s in equity.series] == ["s0", "s2"] and len(drawdown.series) == 2
+        names = [s.label for s in equity.series]
+        assert names[0].startswith(f"A #{rsi_id} rsi_reversion") and names[1].startswith(f"B #{sma_id} sma_cross")
+        assert names[0].endswith(compare.values["final_equity"][0]) and names[1].endswith(compare.values["final_equity"][1])
+        assert [s.label.split("worst ")[1] for s in drawdown.series] == list(compare.values["max_drawdown_pct"][:2])
+        legend = equity.render_line(0).text
+        assert names[0] in legend and names[1] in legend
+        assert equity.x_labels and equity.y_labels  # dated, valued
         await pilot.press("escape")
         await pilot.pause()
         assert pilot.app.screen is history and history.marked == [rsi_id, sma_id]
+
+
+def test_runs_over_different_periods_share_one_time_axis() -> None:
+    """A's year and B's later half year on one axis: B blank before it begins, each curve's
+    own figures kept."""
+    hour = 3_600 * 1_000_000_000
+    a_times = np.arange(0, 8760) * hour
+    b_times = np.arange(4380, 8760) * hour
+    a = EquityCurve.from_equity(np.linspace(100.0, 200.0, len(a_times)), 100.0, times=a_times)
+    b = EquityCurve.from_equity(np.linspace(100.0, 50.0, len(b_times)), 100.0, times=b_times)
+    equity, drawdown, times = overlay([a, b], [("A", "A dd"), ("B", "B dd")])
+    assert times[0] == 0 and len(times) == GRID and a.times[-1] <= times[-1] < a_times[-1]
+    assert not np.isnan(equity[0].lo).any()  # A covers the whole axis
+    half = np.isnan(equity[1].lo)
+    assert half[: GRID // 2 - 2].all() and not half[GRID // 2 + 2:].any()  # B only from its start
+    assert np.nanmax(equity[1].hi) == pytest.approx(100.0) and np.nanmin(equity[1].lo) == pytest.approx(50.0, abs=0.1)
+    assert np.nanmin(drawdown[1].lo) == pytest.approx(-50.0, abs=0.1)
+    # Over the same period the curves are drawn as they are.
+    same, _, same_times = overlay([a, a], [("A", "A dd"), ("B", "B dd")])
+    assert same[1].lo is a.equity_lo and np.array_equal(same_times, a.times)
+
+
+async def test_a_chart_leaves_a_series_blank_where_it_has_no_value(tmp_path: Path) -> None:
+    from textual.app import App, ComposeResult
+
+    class One(App):
+        def compose(self) -> ComposeResult:
+            yield SeriesChart(id="c")
+
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:
+        chart = app.query_one(SeriesChart)
+        values = np.concatenate([np.full(50, np.nan), np.linspace(1.0, 2.0, 50)])
+        chart.styles.height = 12
+        chart.show([Series("late", values, values)])
+        await pilot.pause()
+        plot = [chart.render_line(y).text for y in range(1, 12)]  # under the legend; the values on the right
+        dots = [[0x2800 < ord(ch) <= 0x28FF for ch in line] for line in plot]
+        assert not any(any(row[:12]) for row in dots)  # the first half of the width: nothing drawn
+        assert any(any(row[16:24]) for row in dots)  # the second half: the line
 
 
 async def test_delete_asks_first_and_no_keeps_the_run(seeded) -> None:

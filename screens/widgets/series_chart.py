@@ -7,8 +7,9 @@ in braille dots (two columns and four rows of dots a cell) from each column's lo
 high, joined to the column before, so the line is unbroken and its spikes are whole.
 The area is filled in eighths of a cell from the top, zero at the top edge. Labels sit
 on round values and calendar dates (:mod:`screens.widgets.chart_axes`). One widget for
-every curve a run has: equity with buy and hold, drawdown, and later several runs
-overlaid (Compare).
+every curve a run has: equity with buy and hold, drawdown, and several runs overlaid
+(Compare). A series may hold NaN where it has no value (a run that began later than
+another on a shared time axis): those columns are left blank, not joined across.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class SeriesChart(Widget):
         """Draw ``series`` (the first on top) over ``times`` (epoch ns of points spread like
         the series' over the width; none: no date axis). ``area``: the first series as an
         area from zero down; ``unit`` follows the value labels ("%")."""
-        self.series = tuple(s for s in series if len(s))
+        self.series = tuple(s for s in series if len(s) and not np.isnan(s.lo).all())
         self.times = np.empty(0, dtype=np.int64) if times is None else np.asarray(times, dtype=np.int64)
         self.area, self.unit, self.legend = area, unit, legend
         self._drawn_for = ()
@@ -94,8 +95,8 @@ class SeriesChart(Widget):
     # ------------------------------------------------------------------ geometry
     def value_range(self) -> tuple[float, float]:
         """(bottom, top) of the plot: the series' extremes with a little room (0 on top for an area)."""
-        low = min(float(s.lo.min()) for s in self.series)
-        high = max(float(s.hi.max()) for s in self.series)
+        low = min(float(np.nanmin(s.lo)) for s in self.series)
+        high = max(float(np.nanmax(s.hi)) for s in self.series)
         if self.area:
             return (min(low, 0.0) or -1.0), 0.0
         pad = (high - low) * 0.04 or abs(high) * 0.01 or 1.0
@@ -166,13 +167,17 @@ class SeriesChart(Widget):
         bits = np.zeros((len(self.series), rows, plot), dtype=np.int64)
         ys = np.arange(dots_y)[:, None]
         for k, s in enumerate(self.series):
-            lo, hi = envelope(s.lo, s.hi, 2 * plot)
+            # NaN (no value) as +inf low / -inf high: a column with any value keeps it, one without none.
+            lo, hi = envelope(np.where(np.isnan(s.lo), np.inf, s.lo), np.where(np.isnan(s.hi), -np.inf, s.hi), 2 * plot)
+            known = np.isfinite(lo) & np.isfinite(hi)
+            lo, hi = np.where(known, lo, bottom), np.where(known, hi, bottom)
             upper = np.clip(((top - hi) * scale).astype(np.int64), 0, dots_y - 1)  # dot rows, 0 on top
             lower = np.clip(((top - lo) * scale).astype(np.int64), 0, dots_y - 1)
             # Joined to the point before: a jump is drawn as a vertical stroke, not a gap.
-            upper[1:] = np.minimum(upper[1:], lower[:-1])
-            lower[1:] = np.maximum(lower[1:], upper[:-1])
-            on = (ys >= upper[None, :]) & (ys <= lower[None, :])  # (dots_y, 2 * plot)
+            joined = known[1:] & known[:-1]
+            upper[1:] = np.where(joined, np.minimum(upper[1:], lower[:-1]), upper[1:])
+            lower[1:] = np.where(joined, np.maximum(lower[1:], upper[:-1]), lower[1:])
+            on = (ys >= upper[None, :]) & (ys <= lower[None, :]) & known[None, :]  # (dots_y, 2 * plot)
             cells = on.reshape(rows, 4, plot, 2) * _DOTS[None, :, None, :]
             bits[k] = cells.sum(axis=(1, 3))
         combined = np.bitwise_or.reduce(bits, axis=0)
