@@ -12,7 +12,7 @@ from engine.data import sample_candles
 from engine.errors import ExchangeError
 from engine.store import list_runs, open_db
 from screens.backtest.jobs import backtest_job, download_job
-from screens.backtest.messages import BacktestFinished, BacktestProgress, RunCancelled, RunFailed
+from screens.backtest.messages import BacktestFinished, BacktestProgress, RunCancelled, RunFailed, RunNotSaved, RunSaved
 from tests.ui_support import ticking_clock
 
 
@@ -44,7 +44,7 @@ def test_a_finished_job_stores_exactly_one_run(tmp_path: Path) -> None:
     posted: list[object] = []
     backtest_job(services, BacktestConfig(), sample_candles(), posted.append, threading.Event())
     done = posted[-1]
-    assert isinstance(done, BacktestFinished)
+    assert isinstance(done, RunSaved)
     assert [r.id for r in list_runs(open_db(services.db_url))] == [done.run_id]
 
 
@@ -75,11 +75,48 @@ def test_every_phase_of_a_run_is_named_as_it_begins(tmp_path: Path) -> None:
 
     backtest_job(_services(tmp_path, loader), BacktestConfig(data=spec), None, posted.append, threading.Event())
     phases = [m for m in posted if isinstance(m, RunPhase)]
-    assert [p.name for p in phases] == ["load", "signals", "run", "metrics", "saving", "view"]
-    assert phases[0].detail == "big.csv" and phases[4].detail.endswith("fills")
+    assert [p.name for p in phases] == ["load", "signals", "run", "metrics", "view"]
+    assert phases[0].detail == "big.csv" and phases[4].detail.endswith("trades")
     first_progress = next(i for i, m in enumerate(posted) if isinstance(m, BacktestProgress))
     assert posted.index(phases[2]) < first_progress < posted.index(phases[3])
-    assert isinstance(posted[-1], BacktestFinished)
+    assert [type(m) for m in posted[-2:]] == [BacktestFinished, RunSaved]
+
+
+def test_the_results_come_before_the_run_is_stored(tmp_path: Path) -> None:
+    """A million-bar run took a second from the engine's end to its results, most of it
+    storing the run. The results are posted first, without an id; the id follows."""
+    from engine.store import list_runs
+
+    posted: list[object] = []
+    services = _services(tmp_path, lambda spec, progress=None, cancel=None: sample_candles())
+    stored_when_shown: list[int] = []
+
+    def post(message: object) -> None:
+        if isinstance(message, BacktestFinished):
+            stored_when_shown.append(len(list_runs(services.database())))
+        posted.append(message)
+
+    backtest_job(services, BacktestConfig(data=DataSpec(kind="file", path="x.csv")), None, post, threading.Event())
+    finished, saved = posted[-2:]
+    assert isinstance(finished, BacktestFinished) and finished.run_id is None and stored_when_shown == [0]
+    assert isinstance(saved, RunSaved) and saved.result is finished.result
+    assert [r.id for r in list_runs(services.database())] == [saved.run_id]
+
+
+def test_a_run_that_cannot_be_stored_keeps_its_results_and_says_why(tmp_path: Path) -> None:
+    import sqlite3
+
+    services = _services(tmp_path, lambda spec, progress=None, cancel=None: sample_candles())
+    database = services.database()
+    path = database.url.database
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TRIGGER no_fills BEFORE INSERT ON fill BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    posted: list[object] = []
+    backtest_job(services, BacktestConfig(data=DataSpec(kind="file", path="x.csv")), None, posted.append,
+                 threading.Event())
+    finished, failed = posted[-2:]
+    assert isinstance(finished, BacktestFinished) and isinstance(failed, RunNotSaved)
+    assert failed.result is finished.result and "disk says no" in failed.message
 
 
 def test_an_error_after_a_cancel_is_a_cancel(tmp_path: Path) -> None:

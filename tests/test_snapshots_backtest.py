@@ -43,7 +43,7 @@ async def _finished_run(pilot, tab: str = "summary") -> None:
     await pilot.pause()
     await pilot.click("#run")
     await pilot.app.workers.wait_for_complete()
-    await _until(pilot, lambda: pilot.app.screen.result is not None)
+    await _until(pilot, lambda: pilot.app.screen.result is not None and not pilot.app.screen.saving)
     # The results come in one message; the keys go to them, on the tab asked for.
     results = pilot.app.screen.query_one(ResultsView)
     results.action_tab(tab)

@@ -48,7 +48,7 @@ async def test_configure_run_and_results_match_the_headless_cli(tmp_path: Path, 
         assert not screen.query_one("#run", Button).disabled
         await pilot.click("#run")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: screen.result is not None)
+        await _until(pilot, lambda: screen.run_id is not None)  # shown first, then stored
         table = screen.query_one(TradesTable)
         ui_trades = {n: table.trade(n) for n in table.visible_order()}
         ui_metrics = screen.result.metrics
@@ -89,7 +89,7 @@ async def test_cancel_mid_run_stores_nothing_and_the_form_stays_usable(tmp_path:
         source.release.set()
         await pilot.click("#run")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: screen.result is not None)
+        await _until(pilot, lambda: screen.result is not None and not screen.saving)
     runs = list_runs(open_db(f"sqlite:///{tmp_path / 'runs.sqlite'}"))
     assert len(runs) == 1
 
@@ -156,7 +156,7 @@ async def test_sort_trades_open_detail_and_export(tmp_path: Path) -> None:
         await pilot.pause()
         await pilot.click("#run")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: screen.result is not None)
+        await _until(pilot, lambda: screen.result is not None and not screen.saving)
         table = screen.query_one(TradesTable)
         table.sort_by("pnl")
         order = table.visible_order()
@@ -195,7 +195,7 @@ async def test_open_in_replay_hands_the_run_over(tmp_path: Path) -> None:
         screen = app.screen
         await pilot.click("#run")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: screen.result is not None)
+        await _until(pilot, lambda: screen.result is not None and not screen.saving)
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert app.current_mode == "replay"
@@ -247,7 +247,7 @@ async def _run_to_results(pilot, screen: BacktestScreen) -> None:
     before = screen.run_id
     await pilot.click("#run")
     await pilot.app.workers.wait_for_complete()
-    await _until(pilot, lambda: screen.result is not None and screen.run_id != before)
+    await _until(pilot, lambda: screen.result is not None and not screen.saving and screen.run_id != before)
 
 
 def _footer_keys(app) -> dict[str, str]:
@@ -266,7 +266,7 @@ async def test_workspace_keys_work_from_a_form_field(tmp_path: Path) -> None:
         fee.focus()
         await pilot.press("ctrl+r")  # Run, from the field
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: screen.result is not None)
+        await _until(pilot, lambda: screen.result is not None and not screen.saving)
         await pilot.press("ctrl+f")  # the form back (the results took the width and the keys)
         fee.focus()
         await pilot.pause()
@@ -367,7 +367,7 @@ async def test_a_held_run_from_a_form_field_names_its_phase_and_escape_cancels_i
         await _until(pilot, source.waiting.is_set)
         await _until(pilot, lambda: "Loading" in str(screen.query_one("#status").render()))
         status = str(screen.query_one("#status").render())
-        assert status.startswith("Step 1/6 · Loading candles (embedded synthetic sample)")
+        assert status.startswith("Step 1/5 · Loading candles (embedded synthetic sample)")
         assert bar.display and bar.total is None  # no count: it pulses, it is alive
         await pilot.press("escape")
         await app.workers.wait_for_complete()

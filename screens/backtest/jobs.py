@@ -19,7 +19,7 @@ from textual.message import Message
 from engine.errors import InputError
 from screens.backtest.messages import (
     BacktestFinished, BacktestProgress, DownloadFinished, DownloadProgress, ExportFailed, ExportWritten, RunCancelled,
-    RunFailed, RunPhase,
+    RunFailed, RunNotSaved, RunPhase, RunSaved,
 )
 from screens.run_view import RunView
 from screens.services import Services
@@ -88,23 +88,30 @@ def backtest_job(services: Services, config, candles, post: Post, cancel: thread
         if cancel.is_set():
             post(RunCancelled())
             return
-        # Storing the run and building its view make a few hundred thousand objects, none
-        # of them garbage: with the collector scanning them as they come it took twice as
-        # long (0.96 s against 0.5 s on a million bars), all of it between the engine's end
-        # and the results. The collector is off meanwhile, for the whole process, briefly.
+        post(RunPhase("view", f"{len(result.trades):,} trades"))
         with gc_paused():
-            post(RunPhase("saving", f"{len(result.trades):,} trades, {len(result.fills):,} fills"))
+            view = RunView.from_result(result, None)
+    except Exception as exc:
+        post(_stopped(exc, cancel, "backtest failed"))
+        return
+    # The results go on screen first; the run is stored after, on this worker, and the
+    # screen hears its id (half a second for a million bars, which the trader no longer
+    # waits for). Storing and the view's objects are none of them garbage: with the
+    # collector scanning them as they come, storing took twice as long. It is off
+    # meanwhile, for the whole process, briefly.
+    post(BacktestFinished(result, None, services.clock() - started, view))
+    try:
+        with gc_paused():
             run_id = save_backtest(database, result, created_at=services.now())
-            post(RunPhase("view", f"{len(result.trades):,} trades"))
-            view = RunView.from_result(result, run_id)
             # The result stays alive (for export and replay): its hundred thousand records would
             # otherwise be rescanned by every full collection, a stall of a tenth of a second on
             # a million-bar run, felt as a frozen key. Still freed by reference counting.
             freeze_loaded()
     except Exception as exc:
-        post(_stopped(exc, cancel, "backtest failed"))
+        detail = str(exc) if isinstance(exc, InputError) else f"{exc.__class__.__name__}: {exc}"
+        post(RunNotSaved(result, detail))
     else:
-        post(BacktestFinished(result, run_id, services.clock() - started, view))
+        post(RunSaved(result, run_id))
 
 
 def export_job(services: Services, result, run_id: Optional[int], kind: str, post: Post) -> None:  # type: ignore[no-untyped-def]

@@ -51,6 +51,22 @@ class BacktestFinished(Message):
 
 
 @dataclass
+class RunSaved(Message):
+    """The run shown (``result``) is stored as ``run_id``: the results came before it."""
+
+    result: "BacktestResult"
+    run_id: int
+
+
+@dataclass
+class RunNotSaved(Message):
+    """The run shown could not be stored; its results stay on screen, without an id."""
+
+    result: "BacktestResult"
+    message: str
+
+
+@dataclass
 class RunFailed(Message):
     """A run or a download stopped on an error the user can act on."""
 

@@ -34,7 +34,7 @@ from screens.backtest.form import BacktestForm
 from screens.backtest.jobs import backtest_job, download_job, export_job
 from screens.backtest.messages import (
     BacktestFinished, BacktestProgress, DownloadFinished, DownloadProgress, ExportFailed, ExportWritten, RunCancelled,
-    RunFailed, RunPhase,
+    RunFailed, RunNotSaved, RunPhase, RunSaved,
 )
 from screens.services import Services, db_label
 from screens.widgets.results_view import ResultsView
@@ -45,7 +45,6 @@ PHASES = {
     "signals": "Computing signals",
     "run": "Running",
     "metrics": "Computing metrics",
-    "saving": "Saving the run",
     "view": "Building the results",
 }
 NEEDS_RESULT = {"export_csv", "export_json", "open_replay", "copy_path"}
@@ -101,6 +100,8 @@ class BacktestScreen(Screen):
         self.cancel_event: Optional[threading.Event] = None
         self.result = None  # the run on screen (exports and replay take this one)
         self.run_id: Optional[int] = None
+        self.saving = False  # the results are shown; the run is being stored
+        self._finished = ""  # what the finished run's status line says after its id
         self.export_path: Optional[str] = None
         self._phase: Optional[tuple[str, str, float]] = None  # name, detail, when it began (monotonic)
         self.form_hidden = False  # the results have the whole width
@@ -175,6 +176,8 @@ class BacktestScreen(Screen):
             return True if self.running else None
         if action in NEEDS_RESULT:
             if self.result is None or (action == "copy_path" and self.export_path is None):
+                return None
+            if (self.saving and action != "copy_path") or (action == "open_replay" and self.run_id is None):
                 return None
         return True
 
@@ -289,7 +292,10 @@ class BacktestScreen(Screen):
                                  ("#open-replay", "Open in replay")):
             button = self.query_one(button_id, Button)
             button.label = label + run
-            button.disabled = not shown
+            button.refresh(layout=True)  # a label's width is not re-measured by itself
+            # Exports name the run's id: they wait the moment it takes to store the run. A
+            # replay opens a stored run: none without an id.
+            button.disabled = not shown or self.saving or (button_id == "#open-replay" and self.run_id is None)
 
     # ------------------------------------------------------------------ worker messages
     def on_download_progress(self, event: DownloadProgress) -> None:
@@ -337,12 +343,13 @@ class BacktestScreen(Screen):
 
     def on_backtest_finished(self, event: BacktestFinished) -> None:
         self.result, self.run_id = event.result, event.run_id
+        self.saving = event.run_id is None
+        self._finished = f"{len(event.result.candles):,} bars in {event.elapsed:.1f} s, {len(event.result.trades):,} trades."
         self.export_path = None
         self._set_running(False)
-        n = len(event.result.candles)
         with self.app.batch_update():
-            self._status(f"Run #{event.run_id} finished: {n:,} bars in {event.elapsed:.1f} s, "
-                         f"{len(event.result.trades):,} trades.")
+            self._status(f"Run finished: {self._finished} Saving it ..." if self.saving else
+                         f"Run #{event.run_id} finished: {self._finished}")
             self._show_export_path("")
             results = self.query_one(ResultsView)
             results.show(event.view)
@@ -350,6 +357,25 @@ class BacktestScreen(Screen):
             # The form steps aside for the results, and the results' keys work at once.
             self._set_form_hidden(True)
             results.focus_results()
+        self.refresh_bindings()
+
+    def on_run_saved(self, event: RunSaved) -> None:
+        if event.result is not self.result:  # a run replaced on screen before it was stored
+            return
+        self.run_id, self.saving = event.run_id, False
+        with self.app.batch_update():
+            self._status(f"Run #{event.run_id} finished: {self._finished}")
+            self.query_one(ResultsView).set_run_id(event.run_id)
+            self._label_exports()
+        self.refresh_bindings()
+
+    def on_run_not_saved(self, event: RunNotSaved) -> None:
+        if event.result is not self.result:
+            return
+        self.saving = False
+        self._status(f"Run finished, but NOT saved: {event.message}")
+        self._label_exports()
+        self.notify(event.message, title="The run was not saved", severity="error", timeout=10)
         self.refresh_bindings()
 
     def on_run_failed(self, event: RunFailed) -> None:

@@ -12,7 +12,7 @@ its price chart and buy and hold (:func:`screens.run_view.load_prices`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from textual import on
@@ -118,6 +118,15 @@ class ResultsView(Vertical):
         kind = (view.config.get("data") or {}).get("kind")
         if view.can_load_prices and (kind in EAGER_SOURCES or self.active_tab == "chart"):
             self._ask_prices()
+
+    def set_run_id(self, run_id: int) -> None:
+        """The shown run has been stored: its id in the title and the properties."""
+        if self.view is None:
+            return
+        view = self.view = replace(self.view, run_id=run_id)
+        self.query_one("#results-title", FlowLabel).set_parts(
+            title_parts(view.config, view.market, view.source, view.run_id, view.parent_run_id, view.period))
+        self.query_one(PropertiesView).show(properties(view.config, view.properties()))
 
     def _show_prices(self, message: str = "") -> None:
         view = self.view
