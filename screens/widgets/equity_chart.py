@@ -59,11 +59,13 @@ AXIS = 12  # cells for the value labels of both charts, so their dates line up
 
 
 class EquityChart(Vertical):
+    # The room left under the metrics goes to the equity (a large terminal's spare rows);
+    # at least 12 rows for it and 7 for the drawdown, scrolled to when the room is less.
     DEFAULT_CSS = """
-    EquityChart { height: auto; }
+    EquityChart { height: 1fr; min-height: 23; }
     EquityChart FlowLabel { margin: 0 1; color: $text-muted; }
     EquityChart SeriesChart { margin: 0 1; }
-    EquityChart #equity { height: 12; }
+    EquityChart #equity { height: 1fr; min-height: 12; }
     EquityChart #drawdown { height: 7; }
     """
 

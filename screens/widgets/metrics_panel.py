@@ -1,7 +1,8 @@
 """The engine's full metric list, grouped (Returns, Risk, Trades, Costs, ...).
 
-The groups are laid out in as many columns (three, two or one) as the panel's width
-holds without cutting a figure short, and laid out again when the width changes.
+The groups are laid out in as many columns (four, three, two or one) as the panel's
+width holds without cutting a figure short, and laid out again when the width changes:
+a wide terminal shows them in fewer rows, leaving the charts under them more.
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ from textual.widgets import Static
 from engine.metrics import METRIC_SPECS, format_metric
 
 GAP = 3  # cells between columns of groups
-# Which groups go in which column, for three, two and one column(s), by position.
-SPLITS = {3: (slice(0, 2), slice(2, 3), slice(3, None)), 2: (slice(0, 2), slice(2, None)), 1: (slice(None),)}
+# Which groups go in which column, for four, three, two and one column(s), by position.
+SPLITS = {
+    4: (slice(0, 1), slice(1, 2), slice(2, 3), slice(3, None)),
+    3: (slice(0, 2), slice(2, 3), slice(3, None)),
+    2: (slice(0, 2), slice(2, None)),
+    1: (slice(None),),
+}
 
 Rows = dict[str, list[tuple[str, Text]]]  # group -> (label, value) in METRIC_SPECS order
 
@@ -94,7 +100,7 @@ class MetricsPanel(Static):
     def _lay_out(self) -> None:
         width = self.size.width
         # Not laid out yet: three columns for now, measured again on the first resize.
-        count = 3 if not width else next((c for c in (3, 2) if self._fits(c, width)), 1)
+        count = 3 if not width else next((c for c in (4, 3, 2) if self._fits(c, width)), 1)
         groups = list(self._rows)
         grid = Table.grid(padding=(0, GAP))
         cells = []
