@@ -30,6 +30,7 @@ from screens.equity_curve import EquityCurve
 from screens.run_messages import CompareLoaded, RunsReadFailed, first_line
 from screens.run_text import params_of, params_text, period_text, utc_minute
 from screens.widgets.equity_chart import AXIS
+from screens.widgets.metrics_panel import metric_text
 from screens.widgets.series_chart import Series, SeriesChart
 
 if TYPE_CHECKING:
@@ -323,7 +324,9 @@ class CompareScreen(Screen):
                 group = spec.group
                 table.add_row(Text(group, style="bold"), "", "", "", key=f"group:{group}")
             a, b = ma.get(spec.key), mb.get(spec.key)
-            cells = (format_metric(a, spec.fmt), format_metric(b, spec.fmt), difference(a, b, spec.fmt))
+            # As the results panel words them (a drawdown never regained says so, not "—").
+            cells = (metric_text(spec.key, ma, spec.fmt).plain, metric_text(spec.key, mb, spec.fmt).plain,
+                     difference(a, b, spec.fmt))
             self.values[spec.key] = cells
             table.add_row(
                 Text("  " + spec.label), *(Text(c, justify="right") for c in cells), key=spec.key,

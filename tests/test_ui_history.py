@@ -39,6 +39,7 @@ from screens.history import EMPTY_MESSAGE, LOADING, HistoryScreen
 from screens.run_detail import RunDetailScreen
 from screens.runs_table import column_text
 from screens.settings import SettingsScreen
+from screens.widgets.metrics_panel import metric_text
 from screens.widgets.results_view import ResultsView
 from screens.widgets.series_chart import Series, SeriesChart
 from screens.widgets.trades_table import TradesTable
@@ -232,6 +233,10 @@ async def test_compare_two_marked_runs(seeded) -> None:
         sma_ret = sample_result("sma_cross").metrics["total_return_pct"]
         assert a == format_metric(rsi_ret, "pct") and b == format_metric(sma_ret, "pct")
         assert diff == f"{sma_ret - rsi_ret:+.2f} pp"
+        # Worded as the results panel words them: a drawdown never regained is "not recovered".
+        for cell, strategy in zip(compare.values["max_drawdown_recovery"], ("rsi_reversion", "sma_cross")):
+            assert cell == metric_text("max_drawdown_recovery", sample_result(strategy).metrics, "time").plain
+        assert "not recovered" in compare.values["max_drawdown_recovery"]
         table = compare.query_one(DataTable)
         assert str(table.get_row("total_return_pct")[1]) == a
         assert table.row_count == len(compare.values) + 6  # one heading row per metric group
