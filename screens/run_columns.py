@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -146,9 +146,19 @@ class TradeColumns:
             values = np.fromiter(map(rank.__getitem__, values), dtype=np.int64, count=len(values))
         if descending:
             values = -values
-        order = np.argsort(values, kind="stable")
+        # int32: every order of every column is kept (TradesTable makes them ahead).
+        order = np.argsort(values, kind="stable").astype(np.int32 if len(values) < 2**31 else np.int64)
         self._orders[(key, descending)] = order
         return order
+
+    def sort_ahead(self, keys: Sequence[str], stop: Callable[[], bool] = lambda: False) -> None:
+        """Make and keep every order by ``keys`` both ways, until ``stop()`` says enough: run
+        on a worker as a table opens, it leaves every sort key pressed later to a lookup."""
+        for key in keys:
+            for descending in (False, True):
+                if stop():
+                    return
+                self.order(key, descending)
 
 
 @dataclass(eq=False)

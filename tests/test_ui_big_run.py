@@ -107,6 +107,30 @@ async def test_sorting_is_right_both_ways_and_stable(tmp_path: Path, big_run: Ba
         assert _shown_numbers(table) == table.visible_order()[: len(_shown_numbers(table))]
 
 
+async def test_every_sort_is_made_on_a_worker_before_a_key_asks_for_it(tmp_path: Path, big_run: BacktestResult,
+                                                                         monkeypatch) -> None:
+    """No sort on the UI thread: the table sorts every column both ways on a worker as it
+    opens; a sort key then only looks its order up."""
+    import threading
+
+    from screens.widgets.trade_cells import KEYS
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await _shown(pilot, big_run)
+        await pilot.app.workers.wait_for_complete()
+        assert set(table.trades._orders) == {(k, d) for k in KEYS for d in (False, True)}
+        sorted_on: list[str] = []
+        argsort = np.argsort
+        monkeypatch.setattr(np, "argsort", lambda *a, **kw: sorted_on.append(threading.current_thread().name)
+                            or argsort(*a, **kw))
+        for key in KEYS:
+            table.sort_by(key, reverse=True)
+            await pilot.press("r")
+        assert sorted_on == []  # every key was a lookup
+        assert table.sort_key == KEYS[-1] and table.sort_reverse is False
+
+
 async def test_a_header_click_sorts_by_its_column(tmp_path: Path, big_run: BacktestResult) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
