@@ -51,12 +51,17 @@ async def _finished_run(pilot, tab: str = "summary") -> None:
     if tab == "trades":  # wait until the table draws its first trade at full width
         table = results.query_one(TradesTable)
         await _until(pilot, lambda: table.row_count > 0 and table.cells_at(0)[2] in table.render_line(1).text)
-    elif tab == "summary":  # the metrics laid out for their width
+    elif tab == "summary":  # the metrics laid out for their width (not the first guess made before it)
         panel = results.query_one(MetricsPanel)
-        await _until(pilot, lambda: panel.columns > 0 and panel.size.width > 0)
+        await _until(pilot, lambda: panel.columns > 0 and panel.size.width > 0 and panel._width == panel.size.width)
+        # ... and its height that layout's (four columns are two rows shorter than the first guess of three).
+        await _until(pilot, lambda: panel.size.height == panel.get_content_height(
+            panel.parent.size, pilot.app.size, panel.content_size.width))
     else:
         pane = results.query_one(f"#tab-{tab}")
         await _until(pilot, lambda: pane.size.width > 0 and pane.size.height > 0)
+    # The run's candles read again for its charts (a worker the results start): drawn before the picture.
+    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 
