@@ -330,18 +330,19 @@ def format_metric(value: MetricValue, fmt: str) -> str:
     v = float(value)
     if not math.isfinite(v):
         return "—"
+    # "z": a value that rounds to zero reads 0.00, never -0.00.
     if fmt == "pct":
-        return f"{v:.2f} %"
+        return f"{v:z.2f} %"
     if fmt == "money":
-        return f"{v:,.2f}"
+        return f"{v:z,.2f}"
     if fmt == "ratio":
-        return f"{v:.2f}"
+        return f"{v:z.2f}"
     if fmt == "int":
         return f"{round(v):,d}"
     if fmt == "decimal":
-        return f"{v:,.1f}"
+        return f"{v:z,.1f}"
     if fmt == "bars":
-        return f"{round(v):,d} bars" if v == round(v) else f"{v:,.1f} bars"
+        return f"{round(v):,d} bars" if v == round(v) else f"{v:z,.1f} bars"
     if fmt == "days":
-        return f"{v:,.2f} d"
-    return f"{v:,.2f} h"  # hours
+        return f"{v:z,.2f} d"
+    return f"{v:z,.2f} h"  # hours

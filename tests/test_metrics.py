@@ -628,3 +628,10 @@ def test_no_drawdown_and_no_trades_leave_the_new_figures_undefined():
     assert m["max_drawdown_start"] is m["max_drawdown_bottom"] is m["max_drawdown_recovery"] is None
     assert m["trades_per_day"] == 0.0
     assert m["largest_loss"] is None and m["gross_loss"] == 0.0
+
+
+def test_a_value_that_rounds_to_zero_never_reads_minus_zero() -> None:
+    from engine.metrics import format_metric
+
+    assert format_metric(-0.0004, "pct") == "0.00 %" and format_metric(-0.004, "money") == "0.00"
+    assert format_metric(-0.001, "ratio") == "0.00" and format_metric(-0.006, "pct") == "-0.01 %"

@@ -49,8 +49,8 @@ def cells(trades: TradeColumns, i: int) -> list[str]:
     return [
         str(trades.trade_no[i]), str(trades.side[i]), utc_datetime(trades.entry_time[i]).strftime(TIME_FORMAT),
         f"{trades.entry_price[i]:,.2f}", utc_datetime(trades.exit_time[i]).strftime(TIME_FORMAT),
-        f"{trades.exit_price[i]:,.2f}", f"{trades.size[i]:.6g}", f"{trades.pnl[i]:,.2f}",
-        f"{trades.pnl_pct[i]:.2f} %", f"{trades.fees[i]:,.2f}", str(trades.duration_bars[i]),
+        f"{trades.exit_price[i]:,.2f}", f"{trades.size[i]:.6g}", f"{trades.pnl[i]:z,.2f}",
+        f"{trades.pnl_pct[i]:z.2f} %", f"{trades.fees[i]:,.2f}", str(trades.duration_bars[i]),
         str(trades.exit_reason[i]).replace("_", " "),
     ]
 
