@@ -29,7 +29,7 @@ from screens.confirm import ConfirmScreen
 from screens.run_detail import RunDetailScreen
 from screens.run_messages import RunDeleted, RunsPageLoaded, RunsReadFailed, RunsStamp, first_line
 from screens.run_text import run_heading
-from screens.runs_table import MARKS, ROW_COLUMN, RunsTable, column_text, run_line
+from screens.runs_table import MARKS, ROW_COLUMN, RunsTable
 
 EMPTY_MESSAGE = "No runs yet — run a backtest (F1)"
 LOADING = "Loading…"
@@ -162,7 +162,7 @@ class HistoryScreen(Screen):
         with self.app.batch_update():
             table.clear()
             for run in rows:
-                table.add_row(run_line(run, self._mark_of(run.id)), key=str(run.id))
+                table.add_row(table.line(run, self._mark_of(run.id)), key=str(run.id))
             table.more_before = page.offset > 0
             table.more_after = page.offset + len(page.rows) < page.total
             self._place_cursor(table)
@@ -205,8 +205,17 @@ class HistoryScreen(Screen):
         for run_id in self.order:
             mark = self._mark_of(run_id)
             line = table.line_of(run_id)
-            if line is not None and column_text(line, "mark") != mark:
-                table.update_cell(str(run_id), ROW_COLUMN, run_line(self.runs[run_id], mark))
+            if line is not None and table.text_of(line, "mark") != mark:
+                table.update_cell(str(run_id), ROW_COLUMN, table.line(self.runs[run_id], mark))
+
+    def on_runs_table_relaid(self, event: RunsTable.Relaid) -> None:
+        table = self.query_one(RunsTable)
+        with self.app.batch_update():
+            for run_id in self.order:
+                if table.line_of(run_id) is not None:
+                    table.update_cell(str(run_id), ROW_COLUMN, table.line(self.runs[run_id], self._mark_of(run_id)),
+                                      update_width=True)
+            table.refresh()
 
     def _show_status(self) -> None:
         parts = []

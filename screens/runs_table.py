@@ -8,13 +8,14 @@ Each row is ONE cell holding the whole line, its columns laid out here at fixed 
 (the header likewise). A DataTable draws every cell through Rich separately, and with
 eleven columns that was most of the time a new page took to reach the screen; one cell
 a row keeps the cursor, zebra stripes, mouse and horizontal scrolling of a DataTable at
-a tenth of the cost. Fixed widths also keep the columns still when a page is turned.
+a tenth of the cost. Fixed widths also keep the columns still when a page is turned;
+only Params, which tells the runs of a sweep apart, takes what a wider table leaves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Mapping, Optional
 
 from rich.text import Text
 from textual.binding import Binding
@@ -38,6 +39,17 @@ COLUMNS: tuple[tuple[str, str, int, bool], ...] = (
     ("TF", "timeframe", 3, False), ("Period", "period", 0, False),
 )
 KEYS = tuple(key for _, key, _, _ in COLUMNS)
+Widths = Mapping[str, int]
+WIDTHS: Widths = {key: width for _, key, width, _ in COLUMNS}
+PERIOD_ROOM = len("2023-01-01..2024-12-31")
+SCROLLBAR = 2
+
+
+def widths_for(table_width: int) -> Widths:
+    """The columns' widths in a table ``table_width`` wide: Params gets what the others
+    and the period leave, never less than its usual width."""
+    rest = sum(w for k, w in WIDTHS.items() if k != "params") + GAP * (len(COLUMNS) - 1) + PERIOD_ROOM + SCROLLBAR
+    return {**WIDTHS, "params": max(WIDTHS["params"], table_width - rest)}
 ROW_COLUMN = "run"  # the table's one column
 
 Turn = Literal["next", "prev", "first", "last"]
@@ -74,29 +86,30 @@ def run_cells(run: RunSummary, mark: str = "") -> dict[str, tuple[str, str]]:
     }
 
 
-def _line(cells: dict[str, tuple[str, str]]) -> Text:
+def _line(cells: dict[str, tuple[str, str]], widths: Widths) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
-    for i, (_, key, width, right) in enumerate(COLUMNS):
+    for i, (_, key, _, right) in enumerate(COLUMNS):
         if i:
             line.append(" " * GAP)
         text, style = cells[key]
-        line.append(_fit(text, width, right), style=style or None)
+        line.append(_fit(text, widths[key], right), style=style or None)
     return line
 
 
-def run_line(run: RunSummary, mark: str = "") -> Text:
-    return _line(run_cells(run, mark))
+def run_line(run: RunSummary, mark: str = "", widths: Widths = WIDTHS) -> Text:
+    return _line(run_cells(run, mark), widths)
 
 
-def header_line() -> Text:
-    return _line({key: (label, "") for label, key, _, _ in COLUMNS})
+def header_line(widths: Widths = WIDTHS) -> Text:
+    return _line({key: (label, "") for label, key, _, _ in COLUMNS}, widths)
 
 
-def column_text(line: Text | str, key: str) -> str:
+def column_text(line: Text | str, key: str, widths: Widths = WIDTHS) -> str:
     """One column's text (stripped) out of a row's line: what a user reads in that column."""
     plain = line.plain if isinstance(line, Text) else line
     start = 0
-    for _, k, width, _ in COLUMNS:
+    for _, k, _, _ in COLUMNS:
+        width = widths[k]
         if k == key:
             return (plain[start:start + width] if width else plain[start:]).strip()
         start += width + GAP
@@ -121,13 +134,35 @@ class RunsTable(DataTable):
         to: Turn
         land: Literal["first", "last"]
 
+    @dataclass
+    class Relaid(Message):
+        """The table's width gave Params another width: the rows want drawing again."""
+
     def __init__(self, **kw: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self.more_before = False
         self.more_after = False
+        self.widths: Widths = WIDTHS
 
     def on_mount(self) -> None:
         self.add_column(header_line(), key=ROW_COLUMN)
+
+    def on_resize(self) -> None:
+        widths = widths_for(self.size.width)
+        if widths != self.widths:
+            self.widths = widths
+            column = self.columns[ROW_COLUMN]
+            column.label = header_line(widths)
+            column.content_width = 0  # measured again from the rows drawn anew (narrower, too)
+            self.post_message(self.Relaid())
+
+    def line(self, run: RunSummary, mark: str = "") -> Text:
+        """``run``'s row at the table's widths."""
+        return run_line(run, mark, self.widths)
+
+    def text_of(self, line: Text | str, key: str) -> str:
+        """One column's text out of a row (or the header) of this table."""
+        return column_text(line, key, self.widths)
 
     def line_of(self, run_id: int) -> Optional[Text]:
         try:

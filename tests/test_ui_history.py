@@ -37,7 +37,7 @@ from screens.equity_curve import EquityCurve
 from screens.confirm import ConfirmScreen
 from screens.history import EMPTY_MESSAGE, LOADING, HistoryScreen
 from screens.run_detail import RunDetailScreen
-from screens.runs_table import column_text
+from screens.runs_table import RunsTable
 from screens.settings import SettingsScreen
 from screens.widgets.metrics_panel import metric_text
 from screens.widgets.results_view import ResultsView
@@ -138,7 +138,7 @@ async def test_history_lists_runs_newest_first(seeded) -> None:
         line = table.get_row(str(sma_id))[0]
 
         def cell(key: str) -> str:
-            return column_text(line, key)
+            return table.text_of(line, key)
 
         assert cell("id") == str(sma_id) and cell("when") == "2025-03-01 10:30"
         assert cell("strategy") == "sma_cross" and cell("symbol") == "BTC/USDT" and cell("timeframe") == "1h"
@@ -149,7 +149,7 @@ async def test_history_lists_runs_newest_first(seeded) -> None:
         assert cell("trades") == format_metric(metrics["trades"], "int")
         assert cell("params") == "—"  # the sample runs have the strategies' default parameters
         header = table.columns[table.ordered_columns[0].key].label.plain
-        assert column_text(header, "return") == "Return" and column_text(header, "params") == "Params"
+        assert table.text_of(header, "return") == "Return" and table.text_of(header, "params") == "Params"
         assert not history.query_one("#history-empty").display
         assert status(history).startswith("1–2 of 2 runs")
 
@@ -625,3 +625,30 @@ async def test_settings_cancel_writes_nothing_and_hides_a_db_password(tmp_path: 
         await pilot.pause()
         assert not isinstance(pilot.app.screen, SettingsScreen)
     assert not (tmp_path / "settings.toml").exists()
+
+
+async def test_params_take_the_width_a_wider_table_leaves(tmp_path: Path) -> None:
+    """The runs of a sweep differ in their parameters: cut at 18 columns, "mode" and what
+    followed were hidden even at 220 wide. Params takes the room; narrowed, it gives it back."""
+    from tests.run_seed import seed_runs
+
+    db = open_db(f"sqlite:///{tmp_path}/t.sqlite")  # the app's database (make_app)
+    seed_runs(db, 1)
+    with Session(db) as session:  # a run with many parameters
+        run = session.get(Run, 1)
+        run.config = {**run.config, "params": {"fast": 12, "slow": 48, "mode": "long_short"}}
+        session.add(run)
+        session.commit()
+    full = "fast=12, slow=48, mode=long_short"
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        history = await open_history(pilot)
+        await settled(pilot)
+        table = history.query_one(RunsTable)
+        assert table.text_of(table.get_row("1")[0], "params") == full
+        assert table.text_of(table.get_row("1")[0], "period") == "2023-01-01..2024-12-31"
+        await pilot.resize_terminal(100, 30)
+        await settled(pilot)
+        cut = table.text_of(table.get_row("1")[0], "params")
+        assert cut.endswith("…") and full.startswith(cut[:-1]) and len(cut) == 18
+        assert table.text_of(table.get_row("1")[0], "period") == "2023-01-01..2024-12-31"
