@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,19 @@ async def _until(pilot, condition, timeout: float = 30.0) -> None:
         await pilot.pause(0.02)
 
 
+async def _settled(pilot, state, frames: int = 3, timeout: float = 60.0) -> None:
+    """Until ``state()`` has stayed the same over ``frames`` pauses in a row."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    last, same = state(), 0
+    while same < frames:
+        assert loop.time() < end, "the layout did not settle"
+        await pilot.pause(0.02)
+        now = state()
+        same = same + 1 if now == last else 0
+        last = now
+
+
 async def _finished_run(pilot, tab: str = "summary") -> None:
     form = pilot.app.screen.query_one(BacktestForm)
     for key, value in {"trailing_activation": "2", "trailing_distance": "1", "partial_targets": "2,4",
@@ -54,15 +68,14 @@ async def _finished_run(pilot, tab: str = "summary") -> None:
     elif tab == "summary":  # the metrics laid out for their width (not the first guess made before it)
         panel = results.query_one(MetricsPanel)
         await _until(pilot, lambda: panel.columns > 0 and panel.size.width > 0 and panel._width == panel.size.width)
-        # ... and its height that layout's (four columns are two rows shorter than the first guess of three).
-        await _until(pilot, lambda: panel.size.height == panel.get_content_height(
-            panel.parent.size, pilot.app.size, panel.content_size.width))
     else:
         pane = results.query_one(f"#tab-{tab}")
         await _until(pilot, lambda: pane.size.width > 0 and pane.size.height > 0)
-    # The run's candles read again for its charts (a worker the results start): drawn before the picture.
+    # The run's candles read again for its charts (a worker the results start): drawn before the
+    # picture, and the layout settled after the metrics' last re-layout (four columns are two
+    # rows shorter than the first guess of three): the same screen over a few frames.
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await _settled(pilot, lambda: re.sub(r"terminal-\d+-", "", pilot.app.export_screenshot()))
 
 
 def test_empty_backtest_form(snap_compare, app_in) -> None:

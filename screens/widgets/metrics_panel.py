@@ -7,12 +7,13 @@ a wide terminal shows them in fewer rows, leaving the charts under them more.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual import events
+from textual.geometry import Size
 from textual.widgets import Static
 
 from engine.metrics import METRIC_SPECS, format_metric
@@ -97,8 +98,8 @@ class MetricsPanel(Static):
         groups = list(self._rows)
         return sum(_width(self._rows, groups[s]) for s in SPLITS[count] if groups[s]) + GAP * (count - 1) <= width
 
-    def _lay_out(self) -> None:
-        width = self.size.width
+    def _lay_out(self, width: Optional[int] = None) -> None:
+        width = self.size.width if width is None else width
         # Not laid out yet: three columns for now, measured again on the first resize.
         count = 3 if not width else next((c for c in (4, 3, 2) if self._fits(c, width)), 1)
         groups = list(self._rows)
@@ -119,3 +120,11 @@ class MetricsPanel(Static):
     def on_resize(self, event: events.Resize) -> None:
         if self.columns and self.size.width != self._width:
             self._lay_out()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Measured as laid out for this very width: a height taken from the layout made for
+        # another width (three columns are two rows taller than four) left blank rows, or
+        # cut the last ones, until something else asked for a layout again.
+        if self.columns and width and width != self._width:
+            self._lay_out(width)
+        return super().get_content_height(container, viewport, width)
