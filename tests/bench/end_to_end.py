@@ -59,14 +59,17 @@ def timed_process(cmd: list[str], env: dict[str, str], stdout_path: Optional[Pat
     """Wall seconds, peak RSS in MB and stderr of one fresh process."""
     with tempfile.TemporaryFile() as err, open(stdout_path or os.devnull, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        # posix_spawn, not fork + exec: a forked copy of this (big) benchmark process would
+        # count in the child's peak RSS as it was before exec.
+        pid = os.posix_spawnp(cmd[0], cmd, env, file_actions=[
+            (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)])
+        _pid, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
         err.seek(0)
         text = err.read().decode(errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} exited {proc.returncode}: {text[-500:]}")
+    if code != 0:
+        raise RuntimeError(f"{cmd[:3]} exited {code}: {text[-500:]}")
     return wall, usage.ru_maxrss / 1024, text
 
 
