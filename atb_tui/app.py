@@ -6,7 +6,7 @@ candle loader, clock, broker/feed factories, keyring) so tests pass fakes.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -85,6 +85,13 @@ class AtbApp(App[None]):
         screen = self.screen
         if isinstance(screen, ReplayScreen):
             screen.show_run(run_id)
+
+    def open_in_backtest(self, run_id: int, config: dict[str, Any], run_now: bool = False) -> None:
+        """A stored run's configuration in the Backtest form; ``run_now`` runs it again."""
+        self.switch_mode("backtest")
+        screen = self.screen
+        if isinstance(screen, BacktestScreen):
+            self.call_later(screen.load_configuration, config, run_id, run_now)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -25,7 +25,7 @@ from screens.run_view import RunView
 from screens.widgets.results_view import ResultsView
 from screens.widgets.trades_table import TradesTable
 
-ACTIONS = ("export_csv", "export_json", "open_replay")
+ACTIONS = ("export_csv", "export_json", "open_replay", "open_backtest", "rerun")
 
 
 class RunDetailScreen(Screen):
@@ -36,6 +36,8 @@ class RunDetailScreen(Screen):
         Binding("ctrl+e", "export_csv", "Export CSV"),
         Binding("ctrl+j", "export_json", "Export JSON"),
         Binding("ctrl+o", "open_replay", "Open in replay"),
+        Binding("ctrl+b", "open_backtest", "Open in backtest"),
+        Binding("ctrl+r", "rerun", "Run again"),
     ]
 
     def __init__(self, run_id: int) -> None:
@@ -51,6 +53,8 @@ class RunDetailScreen(Screen):
             yield Button("Export CSV", id="export-csv", action="screen.export_csv", disabled=True)
             yield Button("Export JSON", id="export-json", action="screen.export_json", disabled=True)
             yield Button("Open in replay", id="open-replay", action="screen.open_replay", disabled=True)
+            yield Button("Open in backtest", id="open-backtest", action="screen.open_backtest", disabled=True)
+            yield Button("Run again", id="rerun", action="screen.rerun", disabled=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -139,6 +143,19 @@ class RunDetailScreen(Screen):
 
     def on_export_failed(self, event: ExportFailed) -> None:
         self.notify(f"Could not export: {event.message}", severity="error")
+
+    def action_open_backtest(self) -> None:
+        """The run's configuration in the Backtest form, to change and run."""
+        self._to_backtest(run_now=False)
+
+    def action_rerun(self) -> None:
+        """The run's configuration run again, as it is, in the Backtest workspace."""
+        self._to_backtest(run_now=True)
+
+    def _to_backtest(self, run_now: bool) -> None:
+        opener = getattr(self.app, "open_in_backtest", None)
+        if self.view is not None and opener is not None:
+            opener(self.run_id, dict(self.view.config), run_now)
 
     def action_open_replay(self) -> None:
         opener = getattr(self.app, "open_in_replay", None)

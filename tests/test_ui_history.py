@@ -652,3 +652,47 @@ async def test_params_take_the_width_a_wider_table_leaves(tmp_path: Path) -> Non
         cut = table.text_of(table.get_row("1")[0], "params")
         assert cut.endswith("…") and full.startswith(cut[:-1]) and len(cut) == 18
         assert table.text_of(table.get_row("1")[0], "period") == "2023-01-01..2024-12-31"
+
+
+async def test_a_stored_run_opens_in_the_backtest_form_and_runs_again(tmp_path: Path) -> None:
+    """From History's run detail: ctrl+b puts the run's whole configuration in the Backtest
+    form; ctrl+r runs it again as it is, to the same trades and metrics."""
+    import dataclasses
+
+    from engine.policy import ExitPolicy, Sizing
+    from screens.backtest.form import BacktestForm
+    from screens.backtest.workspace import BacktestScreen
+
+    config = BacktestConfig(strategy="sma_cross", params={"fast": 12, "slow": 40, "mode": "long_short"},
+                            fee_pct=0.2, slippage_pct=0.0, balance=25_000.0, sizing=Sizing(fraction=0.5),
+                            policy=ExitPolicy(stop_loss_pct=3.0, exit_targets=(2.0, 4.0), exit_sizes=(0.3, 0.3)))
+    database = open_db(f"sqlite:///{tmp_path}/t.sqlite")
+    first = run_backtest(config)
+    run_id = save_backtest(database, first)
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_history(pilot)
+        await pilot.press("enter")
+        await settled(pilot)
+        assert isinstance(pilot.app.screen, RunDetailScreen)
+        await pilot.press("ctrl+b")
+        def loaded() -> bool:
+            forms = pilot.app.screen.query(BacktestForm) if isinstance(pilot.app.screen, BacktestScreen) else []
+            return bool(forms) and forms[0].memory()["params"].get("fast") == "12"
+
+        await until(pilot, loaded)
+        form = pilot.app.screen.query_one(BacktestForm)
+        await pilot.pause()
+        params_as_typed = {k: str(v) for k, v in config.params.items()}  # the form's (and the CLI's) text
+        assert form.build() == dataclasses.replace(config, params=params_as_typed)
+        assert not pilot.app.screen.form_hidden
+        await pilot.press("f4")  # back to History, where the run's detail still is
+        await settled(pilot)
+        assert isinstance(pilot.app.screen, RunDetailScreen)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BacktestScreen) and len(list_runs(database)) == 2)
+    again = max(list_runs(database), key=lambda r: r.id)
+    stored = get_run(database, run_id).config
+    assert again.id != run_id and again.config == {**stored, "params": {k: str(v) for k, v in stored["params"].items()}}
+    assert again.metrics == first.metrics
+    assert [t.pnl for t in run_trades(database, again.id)] == [t.pnl for t in first.trades]

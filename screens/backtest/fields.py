@@ -10,7 +10,7 @@ exactly what the CLI, the settings and the engine refuse, and says it the same w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from engine.config import BacktestConfig, DataSpec, parse_floats
 from engine.errors import InputError
@@ -187,3 +187,37 @@ def build_config(strategy: str, params: dict[str, str], source: str, values: dic
         strategy=strategy, params=params, data=build_data(source, values), balance=values["balance"],
         fee_pct=values["fee"], slippage_pct=values["slippage"], sizing=build_sizing(values), policy=build_policy(values),
     )
+
+
+def _entry(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(_plain(v) for v in value)
+    return _plain(value)
+
+
+def form_memory(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's entries for a stored run's configuration (``BacktestConfig.to_dict``), in
+    the shape the form remembers between starts: to run it again, or from there."""
+    data = config.get("data") or {}
+    sizing = config.get("sizing") or {}
+    policy = config.get("policy") or {}
+    kind = data.get("kind") if data.get("kind") in SOURCE_FIELDS else "sample"
+    fields = {
+        "balance": config.get("balance"), "fee": config.get("fee_pct"), "slippage": config.get("slippage_pct"),
+        "size_fraction": sizing.get("fraction"), "max_leverage": sizing.get("max_leverage"),
+        "risk_per_trade": sizing.get("risk_pct") if sizing.get("mode") == "risk" else None,
+        "stop_loss": policy.get("stop_loss_pct"), "take_profit": policy.get("take_profit_pct"),
+        "trailing_activation": policy.get("trailing_activation_pct"),
+        "trailing_distance": policy.get("trailing_distance_pct"),
+        "partial_targets": policy.get("exit_targets"), "partial_sizes": policy.get("exit_sizes"),
+        "scale_in_thresholds": policy.get("scale_in_thresholds"), "scale_in_sizes": policy.get("scale_in_sizes"),
+        "max_scale_ins": policy.get("max_scale_ins"), "max_holding_bars": policy.get("max_holding_bars"),
+        **{key: data.get(key) for key in SOURCE_FIELDS[kind]},
+    }
+    return {
+        "strategy": config.get("strategy"), "source": kind,
+        "params": {str(k): _entry(v) for k, v in (config.get("params") or {}).items()},
+        "fields": {k: _entry(v) for k, v in fields.items()},
+    }

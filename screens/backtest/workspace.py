@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional, cast
+from typing import Any, Optional, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -29,7 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
 
-from screens.backtest.fields import settings_defaults
+from screens.backtest.fields import form_memory, settings_defaults
 from screens.backtest.form import BacktestForm
 from screens.backtest.jobs import backtest_job, download_job, export_job
 from screens.backtest.messages import (
@@ -101,6 +101,7 @@ class BacktestScreen(Screen):
         self.result = None  # the run on screen (exports and replay take this one)
         self.run_id: Optional[int] = None
         self.saving = False  # the results are shown; the run is being stored
+        self._run_when_valid = False
         self._finished = ""  # what the finished run's status line says after its id
         self.export_path: Optional[str] = None
         self._phase: Optional[tuple[str, str, float]] = None  # name, detail, when it began (monotonic)
@@ -144,7 +145,8 @@ class BacktestScreen(Screen):
     def on_screen_resume(self) -> None:
         """Back from Settings (or another workspace): saved settings reach the form now,
         not at the next start, except where the trader typed a value of their own."""
-        kept = self.query_one(BacktestForm).follow_defaults(settings_defaults(self.services.settings))
+        form = self._form
+        kept = form.follow_defaults(settings_defaults(self.services.settings)) if form is not None else []
         if kept:
             self.notify("The form keeps your own " + ", ".join(kept) + "; the settings give the defaults.",
                         title="Settings", timeout=6)
@@ -167,7 +169,8 @@ class BacktestScreen(Screen):
         if action == "run":
             if self.form_hidden:
                 return False
-            return None if self.running or bool(self.query_one(BacktestForm).problems) else True
+            form = self._form
+            return None if self.running or form is None or bool(form.problems) else True
         if action in ("configure", "show_form"):
             return self.form_hidden
         if action == "hide_form":
@@ -195,6 +198,10 @@ class BacktestScreen(Screen):
         problems.update("\n".join(f"• {msg}" for msg in event.problems.values()) or "Ready to run (ctrl+r).")
         problems.set_class(not event.valid, "-problem")
         self.refresh_bindings()
+        if self._run_when_valid:  # a re-run asked for from History, once its form has checked it
+            self._run_when_valid = False
+            if event.valid:
+                self.action_run()
 
     # ------------------------------------------------------------------ the form aside
     def _set_form_hidden(self, hidden: bool) -> None:
@@ -217,10 +224,31 @@ class BacktestScreen(Screen):
     def action_configure(self) -> None:
         self.action_show_form()
 
+    async def load_configuration(self, config: dict[str, Any], run_id: int, run_now: bool = False) -> None:
+        """A stored run's configuration in the form (opened from History): to change and
+        run, or with ``run_now`` to run again at once as it is."""
+        if self.running:
+            self.notify("A run is in progress: cancel it first (Esc).", severity="warning")
+            return
+        old = self.query_one(BacktestForm)
+        form = BacktestForm(defaults=settings_defaults(self.services.settings), memory=form_memory(config), id="form")
+        await old.remove()
+        await self.query_one("#left").mount(form, before=0)
+        self._run_when_valid = run_now
+        self.action_show_form()
+        self._status(f"Run #{run_id}'s configuration is in the form: " +
+                     ("running it again ..." if run_now else "change it, or press Run (ctrl+r) to run it again."))
+
     # ------------------------------------------------------------------ run / cancel
+    @property
+    def _form(self) -> Optional[BacktestForm]:
+        """The form; None for the moment a stored run's configuration replaces it."""
+        forms = self.query(BacktestForm)
+        return forms.first() if forms else None
+
     def action_run(self) -> None:
-        form = self.query_one(BacktestForm)
-        if self.running or form.revalidate():
+        form = self._form
+        if self.running or form is None or form.revalidate():
             return
         config = form.build()
         try:
@@ -263,8 +291,8 @@ class BacktestScreen(Screen):
             self.cancel_event = None
             self._phase = None
         self.query_one("#cancel", Button).disabled = not running
-        form = self.query_one(BacktestForm)
-        self.query_one("#run", Button).disabled = running or bool(form.problems)
+        form = self._form
+        self.query_one("#run", Button).disabled = running or form is None or bool(form.problems)
         bar = self.query_one("#progress", ProgressBar)
         # Shown only while a run works: a bar left behind kept pulsing after a failure.
         bar.display = running
