@@ -24,11 +24,11 @@ from typing import Any, Optional, cast
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
 
+from screens.backtest.commands import FormCommands
 from screens.backtest.fields import form_memory, settings_defaults
 from screens.backtest.form import BacktestForm
 from screens.backtest.jobs import backtest_job, download_job, export_job
@@ -48,32 +48,6 @@ PHASES = {
     "view": "Building the results",
 }
 NEEDS_RESULT = {"export_csv", "export_json", "open_replay", "copy_path"}
-
-
-class FormCommands(Provider):
-    """The form's show / hide in the command palette, as its key would do it now."""
-
-    def _commands(self) -> list[tuple[str, str, object]]:
-        screen = self.screen
-        if not isinstance(screen, BacktestScreen):
-            return []
-        if screen.form_hidden:
-            return [("Show the backtest form", "Bring the form back to set up the next run (ctrl+f)",
-                     screen.action_show_form)]
-        if screen.result is not None:
-            return [("Hide the backtest form", "Give the results the whole width (ctrl+f)", screen.action_hide_form)]
-        return []
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]
 
 
 class BacktestScreen(Screen):
